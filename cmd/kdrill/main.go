@@ -1,0 +1,99 @@
+// Command kdrill runs chaos and disaster-recovery drills against Kubernetes
+// control planes: it builds and brings up local kind clusters, injects
+// faults, watches what users would see, and judges recovery against SLOs.
+//
+// The command line uses cobra: kind, which kdrill embeds as a library,
+// already depends on it, so nested subcommands ("image build", "cluster up")
+// and their help come at no extra dependency.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/harness/kind/nodeimage"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, documented in docs/cli.md.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // the command failed (for run: an SLO failed)
+	exitUsage    = 2 // bad input: flags, config, targets; the message says what to fix
+	exitNoRevert = 3
+)
+
+// usageError marks mistakes on the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	os.Exit(report(err))
+}
+
+// report prints err as one line (plus a failed step's log tail) and returns
+// the exit code.
+func report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(os.Stderr, "kdrill: %v\n", err)
+	var step *nodeimage.StepError
+	if errors.As(err, &step) {
+		if tail := step.Tail(20); tail != "" {
+			fmt.Fprintf(os.Stderr, "--- last lines of %s ---\n%s\n", step.Log, tail)
+		}
+	}
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var (
+		u  *usageError
+		ku *kind.UserError
+		nu *nodeimage.UserError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu):
+		return exitUsage
+	default:
+		return exitFailed
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kdrill",
+		Short:         "Chaos and disaster-recovery drills for Kubernetes control planes",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.AddCommand(newImageCmd(), newClusterCmd())
+	return root
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{fmt.Sprintf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}
