@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,9 @@ func report(err error) int {
 }
 
 func exitCode(err error) int {
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage // cobra's own, not a flag error
+	}
 	var (
 		u  *usageError
 		ku *kind.UserError

@@ -384,7 +384,9 @@ func (b *builder) buildOwn(ctx context.Context) (string, error) {
 		return "", err
 	}
 	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
-	return out, b.run(ctx, b.opts.SourceDir, env, nil, "go", "build", "-trimpath", "-ldflags", "-s -w",
+	// -buildvcs=false: the commit id would change the bytes, and so the
+	// image hash, on every commit even when the programs did not change.
+	return out, b.run(ctx, b.opts.SourceDir, env, nil, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w",
 		"-o", out+"/", "./cmd/kdrill-cni", "./cmd/kdrill-echo", "./cmd/kdrill-pause")
 }
 

@@ -1,0 +1,61 @@
+# kdrill's entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/kdrill
+K8S       ?= v1.35.4
+NAME      ?= kdrill
+# Where the built node image's tag is remembered between make targets.
+TAGFILE   := bin/node-image-$(K8S)
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/kdrill
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kdrill
+
+.PHONY: docker
+docker: ## make sure a Docker engine answers (installs and starts one as root on Debian/Ubuntu)
+	@scripts/docker-up.sh
+
+.PHONY: deps
+deps: ## install host tools the offline image build needs (debootstrap)
+	@scripts/deps.sh
+
+.PHONY: image
+image: build docker deps ## build the kind node image offline (cached) and remember its tag
+	$(BIN) image build --kubernetes-version $(K8S) > $(TAGFILE).tmp && mv $(TAGFILE).tmp $(TAGFILE)
+	@echo "node image: $$(cat $(TAGFILE))"
+
+.PHONY: up
+up: image ## bring up (or reuse) the local drill cluster
+	$(BIN) cluster up --name $(NAME) --image $$(cat $(TAGFILE))
+
+.PHONY: down
+down: build ## delete the local drill cluster
+	$(BIN) cluster down --name $(NAME)
+
+.PHONY: drill
+drill: up ## build the image, bring the cluster up and run every drill
+	@echo "drills: 'kdrill run' is not implemented yet (issue 4); the cluster is up"
+
+.PHONY: unit
+unit: ## unit tests (no Docker needed)
+	$(GO) vet ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /suites/)
+
+.PHONY: integration
+integration: image ## Ginkgo suites on a real kind cluster (label kind)
+	KDRILL_NODE_IMAGE=$$(cat $(TAGFILE)) $(GO) test -v -count=1 -timeout 60m ./suites/... -ginkgo.label-filter=kind -ginkgo.v
+
+.PHONY: test
+test: unit integration ## everything CI runs: unit tests, then the kind suites
+
+.PHONY: clean
+clean: ## remove build outputs (caches under ~/.cache/kdrill stay)
+	rm -rf bin
