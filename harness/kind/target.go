@@ -126,3 +126,34 @@ func (c *Cluster) Etcd(ctx context.Context) (harness.Etcd, error) {
 		TLS:       tlsCfg,
 	}, nil
 }
+
+// StopNode stops a node container: docker stop (systemd in the node shuts
+// down), or with force docker kill, a power cut.
+func (c *Cluster) StopNode(ctx context.Context, node string, force bool) error {
+	args := []string{"stop", "--time", "30", node}
+	if force {
+		args = []string{"kill", "--signal", "KILL", node}
+	}
+	if out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker %s %s: %w: %s", args[0], node, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// StartNode starts a stopped node container; its entrypoint and systemd
+// boot it as a machine would.
+func (c *Cluster) StartNode(ctx context.Context, node string) error {
+	if out, err := exec.CommandContext(ctx, "docker", "start", node).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker start %s: %w: %s", node, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// NodeRunning reports whether the node container is running.
+func (c *Cluster) NodeRunning(ctx context.Context, node string) (bool, error) {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Running}}", node).Output()
+	if err != nil {
+		return false, fmt.Errorf("inspect %s: %w", node, err)
+	}
+	return strings.TrimSpace(string(out)) == "true", nil
+}

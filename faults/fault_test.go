@@ -1,0 +1,112 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/kdrill/kdrill/harness"
+)
+
+// recorder is a fault that only notes what it was asked to do, and checks
+// that the journal holds its entry before Apply runs.
+type recorder struct {
+	j          *Journal
+	applyErr   error
+	revertErr  error
+	calls      []string
+	pendingAtA int
+}
+
+func (r *recorder) Name() string { return "recorder" }
+func (r *recorder) Plan(context.Context, harness.Target) (Params, error) {
+	r.calls = append(r.calls, "plan")
+	return Params{"k": "v"}, nil
+}
+func (r *recorder) Apply(context.Context, harness.Target, Params) error {
+	p, _ := r.j.Pending()
+	r.pendingAtA = len(p)
+	r.calls = append(r.calls, "apply")
+	return r.applyErr
+}
+func (r *recorder) Revert(_ context.Context, _ harness.Target, p Params) error {
+	r.calls = append(r.calls, "revert:"+p["k"])
+	return r.revertErr
+}
+
+func TestInject(t *testing.T) {
+	ctx := context.Background()
+	ref := Ref{Provider: "kind", Name: "x"}
+	tests := []struct {
+		name             string
+		applyErr, revErr error
+		wantCalls        []string
+		wantPendingAfter int
+		wantErr          bool
+	}{
+		{"applied then reverted", nil, nil, []string{"plan", "apply", "revert:v"}, 0, false},
+		{"failed apply is reverted", errors.New("boom"), nil, []string{"plan", "apply", "revert:v"}, 0, true},
+		{"failed revert stays journaled", nil, errors.New("stuck"), []string{"plan", "apply", "revert:v"}, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
+			f := &recorder{j: j, applyErr: tt.applyErr, revertErr: tt.revErr}
+			revert, err := Inject(ctx, j, ref, nil, f)
+			if err == nil {
+				err = revert(ctx)
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if f.pendingAtA != 1 {
+				t.Errorf("journal held %d entries when Apply ran, want 1", f.pendingAtA)
+			}
+			if len(f.calls) != len(tt.wantCalls) {
+				t.Fatalf("calls %v, want %v", f.calls, tt.wantCalls)
+			}
+			for i := range f.calls {
+				if f.calls[i] != tt.wantCalls[i] {
+					t.Fatalf("calls %v, want %v", f.calls, tt.wantCalls)
+				}
+			}
+			p, _ := j.Pending()
+			if len(p) != tt.wantPendingAfter {
+				t.Errorf("pending after = %d, want %d", len(p), tt.wantPendingAfter)
+			}
+			var re *RevertError
+			if tt.revErr != nil && !errors.As(err, &re) {
+				t.Errorf("a failed revert must be a RevertError, got %T", err)
+			}
+		})
+	}
+}
+
+func TestRecover(t *testing.T) {
+	ctx := context.Background()
+	j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
+	mine, other := Ref{"kind", "a"}, Ref{"kind", "b"}
+	j.Injected(Entry{ID: "1", Fault: "recorder", Target: mine, Params: Params{"k": "first"}})
+	j.Injected(Entry{ID: "2", Fault: "recorder", Target: other, Params: Params{"k": "other"}})
+	j.Injected(Entry{ID: "3", Fault: "recorder", Target: mine, Params: Params{"k": "second"}})
+	f := &recorder{j: j}
+	n, err := Recover(ctx, j, mine, nil, Registry{"recorder": f})
+	if err != nil || n != 2 {
+		t.Fatalf("Recover = %d, %v", n, err)
+	}
+	if len(f.calls) != 2 || f.calls[0] != "revert:second" || f.calls[1] != "revert:first" {
+		t.Errorf("reverts %v: want newest first", f.calls)
+	}
+	// A second recover is a no-op.
+	n, err = Recover(ctx, j, mine, nil, Registry{"recorder": f})
+	if err != nil || n != 0 {
+		t.Errorf("second Recover = %d, %v", n, err)
+	}
+	if p, _ := j.Pending(); len(p) != 1 || p[0].ID != "2" {
+		t.Errorf("other cluster's entry must stay: %+v", p)
+	}
+	if _, err := Recover(ctx, j, other, nil, Registry{}); err == nil {
+		t.Error("unknown fault name: want an error")
+	}
+}
