@@ -50,8 +50,8 @@ unit: ## unit tests (no Docker needed)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /suites/)
 
 .PHONY: integration
-integration: image ## Ginkgo suites on a real kind cluster (label kind)
-	KDRILL_NODE_IMAGE=$$(cat $(TAGFILE)) $(GO) test -v -count=1 -timeout 60m ./suites/... -ginkgo.label-filter=kind -ginkgo.v
+integration: image ## Ginkgo suites on a real kind cluster and real etcd containers (labels kind, docker)
+	KDRILL_NODE_IMAGE=$$(cat $(TAGFILE)) $(GO) test -p 1 -v -count=1 -timeout 60m ./suites/... -ginkgo.label-filter='kind || docker' -ginkgo.v
 
 .PHONY: test
 test: unit integration ## everything CI runs: unit tests, then the kind suites
