@@ -106,3 +106,13 @@ func newID() string {
 	rand.Read(b[:])
 	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
+
+// All returns every fault kdrill can inject, by name, for Recover: each
+// reverts from its journal entry's params alone.
+func All() Registry {
+	return Registry{
+		"apiserver-crash":   APIServerCrash(),
+		"kubelet-crash":     KubeletCrash(),
+		"vm-shutdown":       &MachineStop{},
+	}
+}

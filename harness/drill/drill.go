@@ -1,0 +1,428 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/clock"
+	"github.com/kdrill/kdrill/harness/ledger"
+	"github.com/kdrill/kdrill/harness/probe"
+	"github.com/kdrill/kdrill/harness/probe/etcdprobe"
+	"github.com/kdrill/kdrill/harness/probe/kubeprobe"
+	"github.com/kdrill/kdrill/harness/results"
+	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/harness/timeline"
+)
+
+// Options configure one scenario's drill.
+type Options struct {
+	SLO *slo.Config // nil: the built-in defaults
+	// DataPlaneRate is the workload probe rate, requests per second.
+	DataPlaneRate float64
+	// Debounce is how many consecutive results change a prober's state.
+	Debounce int
+	// Baseline is how long the cluster is probed healthy before the fault;
+	// Tail how long after recovery.
+	Baseline, Tail time.Duration
+	// MitigationOff switches the scenario's mitigation off: the drill then
+	// shows what happens without it, and must fail.
+	MitigationOff bool
+	Watchdog      WatchdogOptions
+	// Logger gets progress lines; nil discards.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.DataPlaneRate <= 0 {
+		o.DataPlaneRate = probe.DefaultDataPlaneRate
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = 2
+	}
+	if o.Baseline <= 0 {
+		o.Baseline = 5 * time.Second
+	}
+	if o.Tail <= 0 {
+		o.Tail = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	o.Watchdog = o.Watchdog.withDefaults()
+	return o
+}
+
+// Env is the cluster a drill runs against.
+type Env struct {
+	Target  harness.Target
+	Ref     faults.Ref
+	Journal *faults.Journal
+}
+
+// healthyTimeout bounds the wait for a healthy cluster before a fault and
+// after a revert.
+const healthyTimeout = 3 * time.Minute
+
+// Run drills one scenario: probes the cluster healthy, injects the fault,
+// waits for the mitigation to bring it back (or the RTO bound to pass),
+// reverts the fault, verifies the acknowledged writes and judges the
+// result against the SLOs. It always reverts what it injected. The error
+// is for a fault that could not be reverted (a faults.RevertError): the
+// cluster may be left broken.
+func Run(ctx context.Context, env Env, id string, o Options) (results.Scenario, error) {
+	o = o.withDefaults()
+	sc, ok := scenarios[id]
+	if !ok {
+		return results.Errored(id, fmt.Errorf("unknown scenario %q", id)), nil
+	}
+	d := &run{env: env, id: id, sc: sc, o: o, log: o.Logger.With("scenario", id)}
+	return d.run(ctx)
+}
+
+// run is one drill in progress.
+type run struct {
+	env    Env
+	id     string
+	sc     scenario
+	o      Options
+	log    *slog.Logger
+	events *timeline.EventLog
+	hist   probe.History
+	client kubeClient
+	write  *kubeprobe.WriteProber
+	cp     string
+	// injectedAt is when the fault went in.
+	injectedAt time.Time
+	// mitigation says how the mitigation acted, once it has; empty if it
+	// did not before the deadline.
+	mitigation string
+}
+
+func (d *run) run(ctx context.Context) (results.Scenario, error) {
+	bounds := d.o.SLO.For(d.id)
+	d.events = timeline.NewEventLog(clock.Real(), d.log)
+
+	nodes, err := d.env.Target.Nodes(ctx)
+	if err != nil {
+		return results.Errored(d.id, fmt.Errorf("list nodes: %w", err)), nil
+	}
+	cps := harness.ByRole(nodes, harness.RoleControlPlane)
+	if len(cps) != 1 {
+		return results.Errored(d.id, fmt.Errorf("want one control-plane node, found %d", len(cps))), nil
+	}
+	d.cp = cps[0].Name
+	if d.sc.needsWorkers && len(harness.ByRole(nodes, harness.RoleWorker)) == 0 {
+		return results.Errored(d.id, fmt.Errorf("%s needs worker nodes; the cluster has none", d.id)), nil
+	}
+
+	probers, closeProbers, err := d.probers(ctx)
+	if err != nil {
+		return results.Errored(d.id, err), nil
+	}
+	defer closeProbers()
+
+	pctx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	runner := &probe.Runner{Logger: d.log}
+	probesDone := make(chan error, 1)
+	start := time.Now()
+	go func() { probesDone <- runner.Run(pctx, &d.hist, probers...) }()
+
+	d.log.Info("waiting for a healthy cluster before the fault")
+	if err := d.waitHealthy(ctx, start); err != nil {
+		stopProbes()
+		<-probesDone
+		return results.Errored(d.id, fmt.Errorf("cluster not healthy before the fault: %w", err)), nil
+	}
+	sleep(ctx, d.o.Baseline)
+
+	// Mitigations that act by themselves are in place before the fault,
+	// as an alarm would be.
+	mctx, stopMitigation := context.WithCancel(ctx)
+	defer stopMitigation()
+	if d.sc.watchdog && !d.o.MitigationOff {
+		if w, ok := d.newWatchdog(); ok {
+			go w.run(mctx)
+		}
+	}
+	before, err := d.sc.observe(ctx, d)
+	if err != nil {
+		stopProbes()
+		<-probesDone
+		return results.Errored(d.id, fmt.Errorf("observe before the fault: %w", err)), nil
+	}
+
+	fault := d.sc.fault(d.o)
+	d.log.Info("injecting fault", "fault", fault.Name(), "node", d.cp)
+	d.injectedAt = time.Now()
+	d.events.Record(timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
+	revert, err := faults.Inject(ctx, d.env.Journal, d.env.Ref, d.env.Target, fault)
+	if err != nil {
+		stopProbes()
+		<-probesDone
+		var re *faults.RevertError
+		if errors.As(err, &re) {
+			return results.Errored(d.id, err), err
+		}
+		return results.Errored(d.id, err), nil
+	}
+	reverted := false
+	doRevert := func() error {
+		if reverted {
+			return nil
+		}
+		reverted = true
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		defer cancel()
+		err := revert(rctx)
+		attrs := map[string]string{"node": d.cp}
+		if err != nil {
+			attrs["error"] = err.Error()
+		}
+		d.events.Record(timeline.FaultReverted, d.id, attrs)
+		return err
+	}
+	// Whatever happens below (an error, a panic, ctx cancelled by Ctrl-C)
+	// the fault is reverted.
+	defer doRevert()
+
+	deadline := d.injectedAt.Add(bounds.MaxRTO.D() + 10*time.Second)
+	d.log.Info("waiting for recovery", "deadline", time.Until(deadline).Round(time.Second))
+	recovered := d.waitRecovered(ctx, before, deadline)
+	if recovered {
+		sleep(ctx, d.o.Tail)
+	}
+	stopMitigation()
+	stopProbes()
+	<-probesDone
+	end := time.Now()
+
+	revertErr := doRevert()
+	if revertErr != nil {
+		return results.Errored(d.id, revertErr), revertErr
+	}
+	d.log.Info("fault reverted; waiting for the cluster to be healthy again")
+	healthy := d.waitHealthyAfter(ctx)
+
+	var writes *ledger.Report
+	if healthy == nil {
+		if r, err := d.write.Verify(ctx); err == nil {
+			writes = &r
+		} else {
+			d.log.Warn("verify acknowledged writes", "err", err)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = d.write.Cleanup(cctx)
+		cancel()
+	}
+
+	attempts := d.hist.Attempts()
+	tl := timeline.Build(start, end, attempts, d.events.Events(), timeline.Options{Debounce: d.o.Debounce})
+	in := slo.Input{
+		Scenario:  d.id,
+		Bounds:    bounds,
+		Timeline:  tl,
+		Summaries: probe.Summarize(attempts),
+		Writes:    writes,
+	}
+	ev := slo.Evaluate(in)
+	res := results.NewScenario(ev, in)
+	var extra []slo.Check
+	if d.mitigation != "" {
+		extra = append(extra, passed("mitigation_acted", d.mitigation))
+	} else {
+		extra = append(extra, failed("mitigation_acted", d.sc.notMitigated+offNote(d)))
+	}
+	more, err := d.sc.expect(ctx, d, before, tl)
+	extra = append(extra, more...)
+	if err != nil {
+		extra = append(extra, failed("expectations", err.Error()))
+	}
+	if healthy != nil {
+		extra = append(extra, failed("healthy_after_revert", healthy.Error()))
+	}
+	addChecks(&res, extra)
+	return res, nil
+}
+
+// probers builds the scenario's probers; close releases their clients.
+func (d *run) probers(ctx context.Context) ([]probe.Prober, func(), error) {
+	cfg, err := d.env.Target.RESTConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := kubeprobe.NewClient(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.client = kubeClient{c}
+	if err := kubeprobe.EnsureNamespace(ctx, c, kubeprobe.DefaultNamespace); err != nil {
+		return nil, nil, fmt.Errorf("prepare probe namespace: %w", err)
+	}
+	dp, err := probe.NewDataPlane(d.env.Target.WorkloadURL(), probe.DataPlaneOptions{Rate: d.o.DataPlaneRate})
+	if err != nil {
+		return nil, nil, err
+	}
+	read, err := kubeprobe.NewRead(c, kubeprobe.ReadOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	d.write, err = kubeprobe.NewWrite(c, &ledger.Ledger{}, kubeprobe.WriteOptions{Run: runID(d.id)})
+	if err != nil {
+		return nil, nil, err
+	}
+	kubelet := probe.Command(probe.Kubelet, probe.Schedule{Interval: 500 * time.Millisecond, Timeout: 2 * time.Second},
+		d.env.Target.Exec, d.cp, "curl", "-sf", "--max-time", "1", "http://127.0.0.1:10248/healthz")
+	ps := []probe.Prober{dp, read, d.write, kubelet}
+	closers := []func(){dp.Close}
+	if et, ok := d.env.Target.(harness.EtcdTarget); ok {
+		if e, err := et.Etcd(ctx); err == nil {
+			if ep, err := etcdprobe.New(etcdprobe.Options{Endpoints: e.Endpoints, TLS: e.TLS}); err == nil {
+				ps = append(ps, ep)
+				closers = append(closers, func() { ep.Close() })
+			}
+		}
+	}
+	return ps, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
+}
+
+// healthyProbers must all be passing before a fault goes in.
+var healthyProbers = []string{probe.DataPlane, probe.APIRead, probe.APIWrite, probe.Kubelet}
+
+// waitHealthy waits until each of healthyProbers has passed its last few
+// attempts since since.
+func (d *run) waitHealthy(ctx context.Context, since time.Time) error {
+	deadline := time.Now().Add(healthyTimeout)
+	for {
+		bad := d.unhealthy(since, healthyProbers)
+		if len(bad) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("probers not passing after %s: %v", healthyTimeout, bad)
+		}
+		if !sleep(ctx, 250*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// unhealthy lists the named probers whose last three attempts since since
+// were not all successes.
+func (d *run) unhealthy(since time.Time, names []string) []string {
+	last := map[string][]bool{}
+	for _, a := range d.hist.Attempts() {
+		if a.Start.Before(since) {
+			continue
+		}
+		last[a.Prober] = append(last[a.Prober], a.OK)
+	}
+	var bad []string
+	for _, n := range names {
+		r := last[n]
+		if len(r) < 3 || slices.Contains(r[len(r)-3:], false) {
+			bad = append(bad, n)
+		}
+	}
+	return bad
+}
+
+// waitRecovered waits until the scenario's mitigation has acted and its
+// recovery probers pass again, or the deadline passes.
+func (d *run) waitRecovered(ctx context.Context, before observation, deadline time.Time) bool {
+	recovery := slo.RecoveryProbers(d.id)
+	for time.Now().Before(deadline) {
+		if d.mitigation == "" {
+			if how, ok := d.sc.mitigated(ctx, d, before); ok {
+				d.mitigation = how
+				d.log.Info("mitigation acted", "how", how)
+			}
+		}
+		if d.mitigation != "" && len(d.unhealthy(d.injectedAt, append(recovery, probe.DataPlane))) == 0 {
+			d.log.Info("recovered", "after", time.Since(d.injectedAt).Round(100*time.Millisecond))
+			return true
+		}
+		if !sleep(ctx, 500*time.Millisecond) {
+			return false
+		}
+	}
+	d.log.Warn("no recovery before the deadline")
+	return false
+}
+
+// waitHealthyAfter waits for the cluster to serve again after the revert,
+// so the ledger can be read back and the next scenario starts clean.
+func (d *run) waitHealthyAfter(ctx context.Context) error {
+	deadline := time.Now().Add(healthyTimeout)
+	for {
+		err := d.client.ready(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("API not ready %s after the revert: %w", healthyTimeout, err)
+		}
+		if !sleep(ctx, time.Second) {
+			return ctx.Err()
+		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether the full time passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func runID(id string) string {
+	return fmt.Sprintf("%s-%d", id, time.Now().Unix())
+}
+
+// addChecks appends the scenario's own expectations to the SLO checks. A
+// failed one fails the scenario and leads its reason, since "what did not
+// recover" says more than the number that missed its bound.
+func addChecks(res *results.Scenario, checks []slo.Check) {
+	var why []string
+	for _, c := range checks {
+		res.Checks = append(res.Checks, c)
+		if c.Verdict == slo.Fail {
+			why = append(why, c.Detail)
+		}
+	}
+	if len(why) == 0 {
+		return
+	}
+	if res.Verdict == slo.Fail && res.Reason != "" {
+		why = append(why, res.Reason)
+	}
+	res.Verdict = slo.Fail
+	res.Reason = strings.Join(why, "; ")
+}
+
+func passed(name, detail string) slo.Check {
+	one := 1.0
+	return slo.Check{Name: name, Unit: "expectation", Measured: &one, Bound: 1, Verdict: slo.Pass, Detail: detail}
+}
+
+func failed(name, detail string) slo.Check {
+	zero := 0.0
+	return slo.Check{Name: name, Unit: "expectation", Measured: &zero, Bound: 1, Verdict: slo.Fail, Detail: detail}
+}

@@ -1,0 +1,107 @@
+package drills_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kdrill/kdrill/harness/drill"
+	"github.com/kdrill/kdrill/harness/results"
+	"github.com/kdrill/kdrill/harness/slo"
+)
+
+// check finds a named check of a result and fails the spec, with the
+// check's own detail, unless it passed.
+func expectCheck(res results.Scenario, name string) {
+	GinkgoHelper()
+	for _, c := range res.Checks {
+		if c.Name == name {
+			Expect(c.Verdict).To(Equal(slo.Pass), "%s: %s", name, c.Detail)
+			return
+		}
+	}
+	Fail("no check named " + name + " in the result")
+}
+
+// sloHolds asserts every SLO of the scenario and its overall verdict.
+func sloHolds(res results.Scenario) {
+	GinkgoHelper()
+	expectCheck(res, slo.CheckRTO)
+	expectCheck(res, slo.CheckAvailability)
+	Expect(res.Verdict).To(Equal(slo.Pass), res.Reason)
+}
+
+var _ = Describe(slo.APIServerCrash, Label("kind", "disruptive", slo.APIServerCrash), Ordered, func() {
+	var res results.Scenario
+	BeforeAll(func(ctx SpecContext) {
+		res = runDrill(ctx, slo.APIServerCrash, drillOptions())
+	}, NodeTimeout(6*time.Minute))
+
+	It("keeps serving the workload while the apiserver is down", func() {
+		expectCheck(res, "workload_kept_serving")
+	})
+	It("fails API writes while the apiserver is down", func() {
+		expectCheck(res, "api_writes_fail_during_fault")
+	})
+	It("has the kubelet restart the apiserver's static pod", func() {
+		expectCheck(res, "mitigation_acted")
+	})
+	It("recovers within the RTO and keeps data-plane availability", func() {
+		sloHolds(res)
+	})
+	It("loses no acknowledged write", func() {
+		Expect(res.LostAcknowledgedWrites).NotTo(BeNil(), "the writes were not verified")
+		Expect(*res.LostAcknowledgedWrites).To(BeZero())
+		Expect(res.Writes.Acknowledged).To(BeNumerically(">", 0), "the write prober made no acknowledged write")
+	})
+
+	It("fails, naming what did not recover, when the kubelet may not restart it", func(ctx SpecContext) {
+		o := drillOptions()
+		o.MitigationOff = true
+		off, err := drill.Run(ctx, env, slo.APIServerCrash, o)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(off.Verdict).To(Equal(slo.Fail))
+		Expect(off.Reason).To(ContainSubstring("kube-apiserver did not recover"))
+		pending, err := env.Journal.Pending()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pending).To(BeEmpty(), "the held kubelet must be released")
+	}, NodeTimeout(8*time.Minute))
+})
+
+var _ = Describe(slo.KubeletCrash, Label("kind", "disruptive", slo.KubeletCrash), Ordered, func() {
+	var res results.Scenario
+	BeforeAll(func(ctx SpecContext) {
+		res = runDrill(ctx, slo.KubeletCrash, drillOptions())
+	}, NodeTimeout(5*time.Minute))
+
+	It("keeps the control plane serving while the kubelet is down", func() {
+		expectCheck(res, "control_plane_kept_serving")
+	})
+	It("has systemd restart the kubelet", func() {
+		expectCheck(res, "mitigation_acted")
+	})
+	It("causes no pod churn", func() {
+		expectCheck(res, "no_pod_churn")
+	})
+	It("recovers within the RTO and keeps data-plane availability", func() {
+		sloHolds(res)
+	})
+})
+
+var _ = Describe(slo.VMShutdown, Label("kind", "disruptive", slo.VMShutdown), Ordered, func() {
+	var res results.Scenario
+	BeforeAll(func(ctx SpecContext) {
+		res = runDrill(ctx, slo.VMShutdown, drillOptions())
+	}, NodeTimeout(10*time.Minute))
+
+	It("keeps serving the workload while the control-plane machine is down", func() {
+		expectCheck(res, "workload_kept_serving")
+	})
+	It("has the status-check watchdog reboot the machine", func() {
+		expectCheck(res, "mitigation_acted")
+	})
+	It("recovers within the RTO and keeps data-plane availability", func() {
+		sloHolds(res)
+	})
+})
