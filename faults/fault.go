@@ -111,8 +111,9 @@ func newID() string {
 // reverts from its journal entry's params alone.
 func All() Registry {
 	return Registry{
-		"apiserver-crash":   APIServerCrash(),
-		"kubelet-crash":     KubeletCrash(),
-		"vm-shutdown":       &MachineStop{},
+		"apiserver-crash": APIServerCrash(),
+		"kubelet-crash":   KubeletCrash(),
+		"vm-shutdown":     &MachineStop{},
+		"etcd-data-loss":  &EtcdDataLoss{},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,10 @@ type Options struct {
 	// shows what happens without it, and must fail.
 	MitigationOff bool
 	Watchdog      WatchdogOptions
+	// BackupInterval is how often etcd is snapshotted during the drills
+	// that need backups; BackupDir is where (default: a temporary folder).
+	BackupInterval time.Duration
+	BackupDir      string
 	// Logger gets progress lines; nil discards.
 	Logger *slog.Logger
 }
@@ -57,6 +62,9 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	o.Watchdog = o.Watchdog.withDefaults()
+	if o.BackupInterval <= 0 {
+		o.BackupInterval = DefaultBackupInterval
+	}
 	return o
 }
 
@@ -66,6 +74,9 @@ type Env struct {
 	Ref     faults.Ref
 	Journal *faults.Journal
 }
+
+// DefaultBackupInterval is how often the drill snapshots etcd.
+const DefaultBackupInterval = time.Minute
 
 // healthyTimeout bounds the wait for a healthy cluster before a fault and
 // after a revert.
@@ -101,6 +112,8 @@ type run struct {
 	cp     string
 	// injectedAt is when the fault went in.
 	injectedAt time.Time
+	// backupDir holds the drill's etcd snapshots.
+	backupDir string
 	// mitigation says how the mitigation acted, once it has; empty if it
 	// did not before the deadline.
 	mitigation string
@@ -153,6 +166,16 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 			go w.run(mctx)
 		}
 	}
+	if d.sc.backups {
+		if err := d.startBackups(mctx); err != nil {
+			stopProbes()
+			<-probesDone
+			return results.Errored(d.id, err), nil
+		}
+		// Strike between two backups, as a real loss would: the writes
+		// acknowledged since the last one are what the RPO measures.
+		sleep(ctx, d.o.BackupInterval/2)
+	}
 	before, err := d.sc.observe(ctx, d)
 	if err != nil {
 		stopProbes()
@@ -160,7 +183,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		return results.Errored(d.id, fmt.Errorf("observe before the fault: %w", err)), nil
 	}
 
-	fault := d.sc.fault(d.o)
+	fault := d.sc.fault(d)
 	d.log.Info("injecting fault", "fault", fault.Name(), "node", d.cp)
 	d.injectedAt = time.Now()
 	d.events.Record(timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
@@ -194,6 +217,9 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	// the fault is reverted.
 	defer doRevert()
 
+	if d.sc.act != nil && !d.o.MitigationOff {
+		go d.act(mctx)
+	}
 	deadline := d.injectedAt.Add(bounds.MaxRTO.D() + 10*time.Second)
 	d.log.Info("waiting for recovery", "deadline", time.Until(deadline).Round(time.Second))
 	recovered := d.waitRecovered(ctx, before, deadline)
@@ -233,6 +259,9 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		Summaries: probe.Summarize(attempts),
 		Writes:    writes,
 	}
+	if d.sc.backups {
+		in.BackupInterval = d.o.BackupInterval
+	}
 	ev := slo.Evaluate(in)
 	res := results.NewScenario(ev, in)
 	var extra []slo.Check
@@ -240,6 +269,9 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		extra = append(extra, passed("mitigation_acted", d.mitigation))
 	} else {
 		extra = append(extra, failed("mitigation_acted", d.sc.notMitigated+offNote(d)))
+	}
+	if d.sc.backups && writes != nil {
+		extra = append(extra, d.nothingLostBeforeBackup(*writes))
 	}
 	more, err := d.sc.expect(ctx, d, before, tl)
 	extra = append(extra, more...)
@@ -251,6 +283,61 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	}
 	addChecks(&res, extra)
 	return res, nil
+}
+
+// startBackups starts the backup schedule and waits for its first
+// snapshot: a drill that destroys data must have something to restore.
+func (d *run) startBackups(ctx context.Context) error {
+	et, ok := d.env.Target.(harness.EtcdTarget)
+	if !ok {
+		return fmt.Errorf("%s needs etcd access for backups; this target gives none", d.id)
+	}
+	dir := d.o.BackupDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "kdrill-backups-")
+		if err != nil {
+			return err
+		}
+		dir = tmp
+	}
+	d.backupDir = dir
+	b := &backups{target: et, dir: dir, interval: d.o.BackupInterval, events: d.events}
+	first := make(chan error, 1)
+	go b.run(ctx, first)
+	if err := <-first; err != nil {
+		return fmt.Errorf("first etcd backup: %w", err)
+	}
+	return nil
+}
+
+// nothingLostBeforeBackup checks the restore kept every write acknowledged
+// before the snapshot it restored.
+func (d *run) nothingLostBeforeBackup(r ledger.Report) slo.Check {
+	var taken time.Time
+	for _, e := range d.events.Events() {
+		if e.Kind == timeline.MitigationStarted && e.Source == "restore" {
+			for _, b := range d.events.Events() {
+				if b.Kind == BackupTaken && b.Attrs["path"] == e.Attrs["snapshot"] {
+					taken = b.Time
+				}
+			}
+		}
+	}
+	if taken.IsZero() {
+		return failed("nothing_lost_before_backup", "no restore from a known backup happened")
+	}
+	if n := r.LostBefore(taken); n > 0 {
+		return failed("nothing_lost_before_backup", fmt.Sprintf("%d writes acknowledged before the backup were lost", n))
+	}
+	return passed("nothing_lost_before_backup", fmt.Sprintf("every write acknowledged before the backup survived; %d acknowledged after it were lost", r.Lost))
+}
+
+// act runs the scenario's mitigation once it has detected the fault, and
+// records it on the timeline.
+func (d *run) act(ctx context.Context) {
+	if err := d.sc.act(ctx, d); err != nil && ctx.Err() == nil {
+		d.log.Warn("mitigation failed", "err", err)
+	}
 }
 
 // probers builds the scenario's probers; close releases their clients.

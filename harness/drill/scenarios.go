@@ -25,8 +25,12 @@ type observation map[string]string
 
 // scenario is one claim of the seed, made runnable.
 type scenario struct {
-	fault        func(Options) faults.Fault
-	watchdog     bool // the status-check watchdog is this scenario's mitigation
+	fault    func(d *run) faults.Fault
+	watchdog bool // the status-check watchdog is this scenario's mitigation
+	backups  bool // etcd is snapshotted on a schedule during the drill
+	// act is a mitigation the drill performs itself (a runbook), started
+	// right after the fault; it records its own events.
+	act          func(ctx context.Context, d *run) error
 	needsWorkers bool
 	observe      func(ctx context.Context, d *run) (observation, error)
 	// mitigated reports whether the mitigation has acted, and how; the
@@ -56,9 +60,9 @@ func Known(id string) bool { _, ok := scenarios[id]; return ok }
 
 var scenarios = map[string]scenario{
 	slo.APIServerCrash: {
-		fault: func(o Options) faults.Fault {
+		fault: func(d *run) faults.Fault {
 			f := faults.APIServerCrash()
-			f.HoldSupervisor = o.MitigationOff
+			f.HoldSupervisor = d.o.MitigationOff
 			return f
 		},
 		needsWorkers: true,
@@ -84,9 +88,9 @@ var scenarios = map[string]scenario{
 		},
 	},
 	slo.KubeletCrash: {
-		fault: func(o Options) faults.Fault {
+		fault: func(d *run) faults.Fault {
 			f := faults.KubeletCrash()
-			f.HoldSupervisor = o.MitigationOff
+			f.HoldSupervisor = d.o.MitigationOff
 			return f
 		},
 		observe: func(ctx context.Context, d *run) (observation, error) {
@@ -123,7 +127,7 @@ var scenarios = map[string]scenario{
 		},
 	},
 	slo.VMShutdown: {
-		fault:        func(Options) faults.Fault { return &faults.MachineStop{} },
+		fault:        func(*run) faults.Fault { return &faults.MachineStop{} },
 		watchdog:     true,
 		needsWorkers: true,
 		observe:      func(context.Context, *run) (observation, error) { return observation{}, nil },
@@ -143,6 +147,86 @@ var scenarios = map[string]scenario{
 			return checks, nil
 		},
 	},
+}
+
+func init() {
+	scenarios[slo.EtcdDataLoss] = scenario{
+		fault:        func(d *run) faults.Fault { return &faults.EtcdDataLoss{BackupDir: d.backupDir} },
+		backups:      true,
+		needsWorkers: true,
+		observe:      func(context.Context, *run) (observation, error) { return observation{}, nil },
+		act:          restoreRunbook,
+		mitigated: func(ctx context.Context, d *run, _ observation) (string, bool) {
+			for _, e := range d.events.Events() {
+				if e.Kind == timeline.MitigationFinished && e.Source == "restore" && e.Attrs["error"] == "" {
+					return fmt.Sprintf("etcd was restored from the backup at revision %s taken %s before the fault", e.Attrs["revision"], e.Attrs["backup_age"]), true
+				}
+			}
+			return "", false
+		},
+		notMitigated: "etcd and the API server did not recover: the data was not restored from a backup",
+		expect: func(ctx context.Context, d *run, _ observation, tl *timeline.Timeline) ([]slo.Check, error) {
+			return []slo.Check{
+				outageAfterFault(d, tl, probe.APIRead, "apiserver_fails_without_its_storage",
+					"the API server failed while etcd's data was gone", "the API server kept answering after etcd's data was destroyed"),
+				noOutage(d, tl, probe.DataPlane, "workload_kept_serving", "the kubelets kept the pods serving throughout"),
+			}, nil
+		},
+	}
+}
+
+// restoreRunbook waits until etcd is seen down, then restores the newest
+// backup taken before the fault.
+func restoreRunbook(ctx context.Context, d *run) error {
+	// Detection: the etcd or API read prober failing since the fault.
+	for {
+		if bad := d.unhealthy(d.injectedAt, []string{probe.APIRead}); len(bad) > 0 && d.failedSince(probe.APIRead, d.injectedAt) >= 3 {
+			break
+		}
+		if !sleep(ctx, 500*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	snap, err := faults.LatestSnapshot(d.backupDir)
+	if err != nil {
+		return err
+	}
+	var revision, age string
+	for _, e := range d.events.Events() {
+		if e.Kind == BackupTaken && e.Attrs["path"] == snap {
+			revision = e.Attrs["revision"]
+			age = d.injectedAt.Sub(e.Time).Round(100 * time.Millisecond).String()
+		}
+	}
+	d.events.Record(timeline.MitigationStarted, "restore", map[string]string{"snapshot": snap, "revision": revision})
+	nodes, err := d.env.Target.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	var addr string
+	for _, n := range nodes {
+		if n.Name == d.cp {
+			addr = n.Address
+		}
+	}
+	err = faults.RestoreEtcd(ctx, d.env.Target, d.cp, addr, snap)
+	attrs := map[string]string{"snapshot": snap, "revision": revision, "backup_age": age}
+	if err != nil {
+		attrs["error"] = err.Error()
+	}
+	d.events.Record(timeline.MitigationFinished, "restore", attrs)
+	return err
+}
+
+// failedSince counts prober's failed attempts started after t.
+func (d *run) failedSince(prober string, t time.Time) int {
+	n := 0
+	for _, a := range d.hist.Attempts() {
+		if a.Prober == prober && !a.OK && !a.Start.Before(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // offNote explains a missing mitigation when the drill switched it off.

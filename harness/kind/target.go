@@ -157,3 +157,6 @@ func (c *Cluster) NodeRunning(ctx context.Context, node string) (bool, error) {
 	}
 	return strings.TrimSpace(string(out)) == "true", nil
 }
+
+// EtcdDataDir is the host folder holding the control plane's etcd data.
+func (c *Cluster) EtcdDataDir() string { return c.EtcdDir }

@@ -74,8 +74,9 @@ var _ = AfterSuite(func() {
 // drillOptions are CI's: the watchdog checks every 5 s instead of 60 s.
 func drillOptions() drill.Options {
 	return drill.Options{
-		Watchdog: drill.WatchdogOptions{Period: 5 * time.Second, Datapoints: 2, Evaluation: 2},
-		Logger:   slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
+		Watchdog:       drill.WatchdogOptions{Period: 5 * time.Second, Datapoints: 2, Evaluation: 2},
+		BackupInterval: 15 * time.Second,
+		Logger:         slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	}
 }
 

@@ -105,3 +105,27 @@ var _ = Describe(slo.VMShutdown, Label("kind", "disruptive", slo.VMShutdown), Or
 		sloHolds(res)
 	})
 })
+
+var _ = Describe(slo.EtcdDataLoss, Label("kind", "disruptive", slo.EtcdDataLoss), Ordered, func() {
+	var res results.Scenario
+	BeforeAll(func(ctx SpecContext) {
+		res = runDrill(ctx, slo.EtcdDataLoss, drillOptions())
+	}, NodeTimeout(10*time.Minute))
+
+	It("keeps the pods serving while the API server has no storage", func() {
+		expectCheck(res, "workload_kept_serving")
+	})
+	It("leaves the API server unable to come up by itself", func() {
+		expectCheck(res, "apiserver_fails_without_its_storage")
+	})
+	It("restores etcd from the most recent backup", func() {
+		expectCheck(res, "mitigation_acted")
+	})
+	It("loses nothing acknowledged before the backup, and no more than one backup interval after it", func() {
+		expectCheck(res, "nothing_lost_before_backup")
+		expectCheck(res, slo.CheckRPO)
+	})
+	It("recovers within the RTO and keeps data-plane availability", func() {
+		sloHolds(res)
+	})
+})

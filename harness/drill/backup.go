@@ -1,0 +1,72 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/etcdsnap"
+	"github.com/kdrill/kdrill/harness/timeline"
+)
+
+// BackupTaken is the event of a scheduled etcd snapshot.
+const BackupTaken timeline.EventKind = "backup-taken"
+
+// backups takes an etcd snapshot into dir every interval, starting at once,
+// until ctx ends: the seed's "etcd backup" mitigation on a schedule.
+type backups struct {
+	target   harness.EtcdTarget
+	dir      string
+	interval time.Duration
+	events   *timeline.EventLog
+}
+
+// run takes snapshots until ctx ends. first is closed after the first
+// snapshot attempt, successful or not.
+func (b *backups) run(ctx context.Context, first chan<- error) {
+	t := time.NewTicker(b.interval)
+	defer t.Stop()
+	err := b.take(ctx)
+	first <- err
+	close(first)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.take(ctx)
+		}
+	}
+}
+
+func (b *backups) take(ctx context.Context) error {
+	e, err := b.target.Etcd(ctx)
+	if err != nil {
+		return err
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: e.Endpoints[:1], TLS: e.TLS, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(b.dir, fmt.Sprintf("%d.db", time.Now().UnixNano()))
+	info, err := etcdsnap.Save(sctx, cli, path)
+	if err != nil {
+		return fmt.Errorf("etcd backup: %w", err)
+	}
+	b.events.Record(BackupTaken, "backup", map[string]string{
+		"path": path, "revision": fmt.Sprint(info.Revision), "keys": fmt.Sprint(info.TotalKeys),
+	})
+	return nil
+}
