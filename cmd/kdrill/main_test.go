@@ -77,3 +77,104 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestReport runs kdrill report on good and bad results files. A bad one
+// (missing, truncated, of another schema) gets one error line naming the
+// file and what is wrong, exit code 2, and no report, not even a partial
+// one, and leaves an older report in place.
+func TestReport(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("..", "..", "reports", "testdata", "kind-drill.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		results string // content of results.json; "-" for no file at all
+		args    []string
+		code    int
+		want    []string // substrings of the error line, or of stdout on success
+	}{
+		{"good", string(good), []string{"--junit", "{dir}/junit.xml"}, exitOK, []string{"{dir}/report.html", "{dir}/junit.xml"}},
+		{"html only", string(good), nil, exitOK, []string{"{dir}/report.html"}},
+		{"missing", "-", []string{"--junit", "{dir}/junit.xml"}, exitUsage, []string{"{dir}/results.json: no such results file"}},
+		{"empty", "", nil, exitUsage, []string{"{dir}/results.json: empty file"}},
+		{"truncated", string(good[:len(good)/2]), []string{"--junit", "{dir}/junit.xml"}, exitUsage, []string{"{dir}/results.json: truncated"}},
+		{"wrong schema", `{"schema": "kdrill/results/v2", "scenarios": []}`, nil, exitUsage,
+			[]string{"{dir}/results.json: schema: is \"kdrill/results/v2\", this kdrill reads \"kdrill/results/v1\""}},
+		{"not results", `{"apiVersion": "v1", "kind": "ConfigMap"}`, nil, exitUsage, []string{"{dir}/results.json: schema: missing"}},
+		{"bad verdict", `{"schema": "kdrill/results/v1", "scenarios": [{"id": "x", "verdict": "ok"}]}`, nil, exitUsage,
+			[]string{"{dir}/results.json: scenarios[0].verdict"}},
+		{"no --in", string(good), []string{"--in", ""}, exitUsage, []string{"--in is required"}},
+		{"output folder missing", string(good), []string{"--out", "{dir}/no/such/report.html"}, exitUsage, []string{"--out {dir}/no/such/report.html: folder {dir}/no/such does not exist"}},
+		{"junit folder missing", string(good), []string{"--junit", "{dir}/no/junit.xml"}, exitUsage, []string{"--junit {dir}/no/junit.xml: folder {dir}/no does not exist"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sub := func(s string) string { return strings.ReplaceAll(s, "{dir}", dir) }
+			in := filepath.Join(dir, "results.json")
+			if tt.results != "-" {
+				if err := os.WriteFile(in, []byte(tt.results), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// An older report must survive a failed run.
+			old := filepath.Join(dir, "report.html")
+			if err := os.WriteFile(old, []byte("old report"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"report", "--in", in, "--out", old}
+			for _, a := range tt.args {
+				args = append(args, sub(a))
+			}
+			cmd := exec.Command(kdrill, args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code {
+				t.Fatalf("kdrill %s: exit code %d, want %d; stderr:\n%s", strings.Join(args, " "), code, tt.code, stderr.String())
+			}
+			got := stdout.String()
+			if tt.code != exitOK {
+				got = strings.TrimSpace(stderr.String())
+				if strings.Count(got, "\n") != 0 || !strings.HasPrefix(got, "kdrill: ") {
+					t.Errorf("want one error line, got:\n%s", got)
+				}
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, sub(w)) {
+					t.Errorf("output %q lacks %q", got, sub(w))
+				}
+			}
+			report, _ := os.ReadFile(old)
+			switch {
+			case tt.code == exitOK && !bytes.HasPrefix(report, []byte("<!DOCTYPE html>")):
+				t.Errorf("report.html starts %.40q, want the new report", report)
+			case tt.code != exitOK && string(report) != "old report":
+				t.Errorf("a failed report replaced the old one with %.40q", report)
+			}
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			want := 2 // results.json and report.html
+			if tt.results == "-" {
+				want = 1
+			}
+			if tt.code == exitOK && len(tt.args) > 0 {
+				want++ // junit.xml
+			}
+			if len(names) != want {
+				t.Errorf("folder holds %v: a partial or temporary file was left", names)
+			}
+		})
+	}
+}
