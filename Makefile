@@ -8,6 +8,8 @@ LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/kdrill
 K8S       ?= v1.35.4
 NAME      ?= kdrill
+# Extra flags for `kdrill run`, e.g. DRILL_FLAGS='--scenario apiserver-crash --watchdog-period 5s'.
+DRILL_FLAGS ?=
 # Where the built node image's tag is remembered between make targets.
 TAGFILE   := bin/node-image-$(K8S)
 
@@ -41,8 +43,8 @@ down: build ## delete the local drill cluster
 	$(BIN) cluster down --name $(NAME)
 
 .PHONY: drill
-drill: up ## build the image, bring the cluster up and run every drill
-	@echo "drills: 'kdrill run' is not implemented yet (issue 4); the cluster is up"
+drill: up ## build the image, bring the cluster up and run every drill (results in kdrill-out/)
+	$(BIN) run --name $(NAME) --out kdrill-out $(DRILL_FLAGS)
 
 .PHONY: unit
 unit: ## unit tests (no Docker needed)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdrill/kdrill/harness/input"
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
 )
@@ -70,11 +71,14 @@ func exitCode(err error) int {
 		u  *usageError
 		ku *kind.UserError
 		nu *nodeimage.UserError
+		rf *revertFailure
 	)
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu):
+	case errors.As(err, &rf):
+		return exitNoRevert
+	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu), input.Is(err):
 		return exitUsage
 	default:
 		return exitFailed
@@ -90,7 +94,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
-	root.AddCommand(newImageCmd(), newClusterCmd())
+	root.AddCommand(newImageCmd(), newClusterCmd(), newRunCmd(), newRecoverCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }
 

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness/drill"
+	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/harness/kind/nodeimage"
+	"github.com/kdrill/kdrill/harness/results"
+	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/reports"
+)
+
+// journalPath is the undo journal shared by run and recover.
+func journalPath(stateDir string) string { return filepath.Join(stateDir, "journal.jsonl") }
+
+type runOptions struct {
+	name, stateDir, config, out string
+	scenarios                   []string
+	watchdogPeriod              time.Duration
+	mitigationOff               bool
+}
+
+// revertFailure is a fault the harness could not undo (exit code 3).
+type revertFailure struct{ err error }
+
+func (e *revertFailure) Error() string {
+	return e.err.Error() + "; the cluster may still be broken: run 'kdrill recover', and if that fails too, undo the fault by hand (docs/cli.md)"
+}
+
+func (e *revertFailure) Unwrap() error { return e.err }
+
+// sloFailed means every drill ran and at least one SLO did not hold (exit 1).
+type sloFailed struct{ ids []string }
+
+func (e *sloFailed) Error() string {
+	return "SLO not met: " + strings.Join(e.ids, ", ")
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Drill the seed's scenarios against a running cluster and judge them against SLOs",
+		Long: `Runs each chosen scenario in turn (all by default): probes the cluster healthy,
+injects the fault, lets the mitigation act, reverts the fault, and judges
+recovery against the SLOs. Writes DIR/results.json and DIR/junit.xml.
+Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
+3 when a fault could not be reverted.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDrills(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name")
+	f.StringVar(&o.stateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs, etcd data and the undo journal")
+	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to run (repeatable; default: all): "+strings.Join(drill.Scenarios(), ", "))
+	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
+	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json and junit.xml")
+	f.DurationVar(&o.watchdogPeriod, "watchdog-period", drill.DefaultWatchdog.Period, "status-check period of the vm-shutdown watchdog (2 of 2 failed checks reboot)")
+	f.BoolVar(&o.mitigationOff, "mitigation-off", false, "switch every scenario's mitigation off (the drills then show what happens without it, and fail)")
+	return cmd
+}
+
+func runDrills(cmd *cobra.Command, o runOptions) error {
+	ctx := cmd.Context()
+	ids := o.scenarios
+	if len(ids) == 0 {
+		ids = drill.Scenarios()
+	}
+	for _, id := range ids {
+		if !drill.Known(id) {
+			return &usageError{fmt.Sprintf("unknown scenario %q; known: %s", id, strings.Join(drill.Scenarios(), ", "))}
+		}
+	}
+	if o.watchdogPeriod < time.Second {
+		return &usageError{fmt.Sprintf("--watchdog-period %s is below 1s", o.watchdogPeriod)}
+	}
+	var cfg *slo.Config
+	if o.config != "" {
+		var err error
+		if cfg, err = slo.Load(o.config); err != nil {
+			return err
+		}
+	}
+	j, err := faults.OpenJournal(journalPath(o.stateDir))
+	if err != nil {
+		return err
+	}
+	pending, err := j.Pending()
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return &usageError{fmt.Sprintf("the undo journal %s holds %d unreverted fault(s) (first: %s on %s); run 'kdrill recover' first", j.Path(), len(pending), pending[0].Fault, pending[0].Target.Name)}
+	}
+	c, err := kind.Get(ctx, kind.Options{Name: o.name, StateDir: o.stateDir})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return fmt.Errorf("create output folder: %w", err)
+	}
+
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: o.name}, Journal: j}
+	opts := drill.Options{
+		SLO:           cfg,
+		MitigationOff: o.mitigationOff,
+		Watchdog:      drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
+		Logger:        log,
+	}
+	file := &results.File{Schema: results.Schema, Run: results.Run{
+		KdrillVersion: version, Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: time.Now(),
+	}}
+	var failedIDs []string
+	var revertErr error
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "=== %s\n", id)
+		res, err := drill.Run(ctx, env, id, opts)
+		file.Scenarios = append(file.Scenarios, res)
+		fmt.Fprintf(cmd.ErrOrStderr(), "--- %s: %s%s\n", id, strings.ToUpper(string(res.Verdict)), reasonSuffix(res.Reason))
+		if res.Verdict != slo.Pass {
+			failedIDs = append(failedIDs, id)
+		}
+		if err != nil {
+			revertErr = err
+			break // one fault at a time: never inject another over a broken cluster
+		}
+	}
+	file.Run.End = time.Now()
+	if err := writeOutputs(o.out, file); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "results: %s\nreport:  %s\n", filepath.Join(o.out, "results.json"), filepath.Join(o.out, "report.html"))
+	switch {
+	case revertErr != nil:
+		return &revertFailure{revertErr}
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: every injected fault was reverted; partial results written")
+	case len(failedIDs) > 0:
+		return &sloFailed{failedIDs}
+	}
+	return nil
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// writeOutputs writes the results file and its renderings: the HTML
+// report and JUnit XML.
+func writeOutputs(dir string, f *results.File) error {
+	path := filepath.Join(dir, "results.json")
+	if err := results.Write(path, f); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return reports.Write(reports.Paths{HTML: filepath.Join(dir, "report.html"), JUnit: filepath.Join(dir, "junit.xml")}, f, reports.Options{Source: path})
+}
+
+func newRecoverCmd() *cobra.Command {
+	var stateDir string
+	cmd := &cobra.Command{
+		Use:   "recover",
+		Short: "Revert every fault the undo journal still holds (after a crash of kdrill)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			j, err := faults.OpenJournal(journalPath(stateDir))
+			if err != nil {
+				return err
+			}
+			pending, err := j.Pending()
+			if err != nil {
+				return err
+			}
+			if len(pending) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to recover: the undo journal holds no unreverted fault")
+				return nil
+			}
+			done := map[faults.Ref]bool{}
+			total := 0
+			for _, e := range pending {
+				if done[e.Target] {
+					continue
+				}
+				done[e.Target] = true
+				if e.Target.Provider != "kind" {
+					return &revertFailure{fmt.Errorf("journal entry %s is for provider %q, which this kdrill cannot reach", e.ID, e.Target.Provider)}
+				}
+				c, err := kind.Get(ctx, kind.Options{Name: e.Target.Name, StateDir: stateDir})
+				if err != nil {
+					var ue *kind.UserError
+					if errors.As(err, &ue) {
+						return &revertFailure{fmt.Errorf("cannot reach cluster %s to revert %s: %w", e.Target.Name, e.Fault, err)}
+					}
+					return err
+				}
+				n, err := faults.Recover(ctx, j, e.Target, c, faults.All())
+				total += n
+				if err != nil {
+					return &revertFailure{err}
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "reverted %d fault(s)\n", total)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&stateDir, "state-dir", kind.DefaultStateDir(), "folder holding the undo journal")
+	return cmd
+}
