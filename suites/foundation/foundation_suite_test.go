@@ -35,6 +35,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		image, err = nodeimage.Build(ctx, nodeimage.Options{Progress: GinkgoWriter})
 		Expect(err).NotTo(HaveOccurred())
 	}
+	if os.Getenv("KDRILL_KEEP_CLUSTER") == "" {
+		// Start from a fresh cluster: one left by an earlier, interrupted
+		// run may have stopped or broken nodes. Not existing is fine.
+		_ = kind.Down(ctx, kind.Options{Name: testCluster, Progress: GinkgoWriter})
+	}
 	By("bringing up cluster " + testCluster + " from " + image)
 	var err error
 	cluster, err = kind.Up(ctx, kind.Options{Name: testCluster, Image: image, HostPort: testPort, Progress: GinkgoWriter})
