@@ -27,7 +27,7 @@ bounding_set_short() {
 shim_installed() { [ -x /usr/local/bin/kdrill-runc-shim ] && grep -q kdrill-runc-shim /etc/docker/daemon.json 2>/dev/null; }
 
 install_shim() {
-  command -v go >/dev/null || die "the kernel's capability bounding set is short and the runtime shim needs Go to build; install Go 1.25+ and run again"
+  command -v go >/dev/null || die "the kernel's capability bounding set is short and the runtime shim needs Go to build; install Go 1.26+ and run again"
   log "capability bounding set lacks capabilities: installing kdrill-runc-shim as dockerd's default runtime"
   (cd "$here" && CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/kdrill-runc-shim ./cmd/kdrill-runc-shim) \
     || die "build kdrill-runc-shim failed (see above)"
