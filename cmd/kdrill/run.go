@@ -20,14 +20,20 @@ import (
 	"github.com/kdrill/kdrill/reports"
 )
 
-// journalPath is the undo journal shared by run and recover.
-func journalPath(stateDir string) string { return filepath.Join(stateDir, "journal.jsonl") }
+// journalPath is the undo journal shared by run and recover: the flag's
+// file, or journal.jsonl in the state folder.
+func journalPath(stateDir, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(stateDir, "journal.jsonl")
+}
 
 type runOptions struct {
-	name, stateDir, config, out string
-	scenarios                   []string
-	watchdogPeriod              time.Duration
-	mitigationOff               bool
+	name, stateDir, journal, config, out string
+	scenarios                            []string
+	watchdogPeriod                       time.Duration
+	mitigationOff                        bool
 }
 
 // revertFailure is a fault the harness could not undo (exit code 3).
@@ -62,6 +68,7 @@ Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name")
 	f.StringVar(&o.stateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs, etcd data and the undo journal")
+	f.StringVar(&o.journal, "journal", "", "undo journal file (default <state-dir>/journal.jsonl)")
 	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to run (repeatable; default: all): "+strings.Join(drill.Scenarios(), ", "))
 	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
 	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json and junit.xml")
@@ -91,7 +98,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 			return err
 		}
 	}
-	j, err := faults.OpenJournal(journalPath(o.stateDir))
+	j, err := faults.OpenJournal(journalPath(o.stateDir, o.journal))
 	if err != nil {
 		return err
 	}
@@ -173,14 +180,14 @@ func writeOutputs(dir string, f *results.File) error {
 }
 
 func newRecoverCmd() *cobra.Command {
-	var stateDir string
+	var stateDir, journal string
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Revert every fault the undo journal still holds (after a crash of kdrill)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			j, err := faults.OpenJournal(journalPath(stateDir))
+			j, err := faults.OpenJournal(journalPath(stateDir, journal))
 			if err != nil {
 				return err
 			}
@@ -220,6 +227,7 @@ func newRecoverCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&stateDir, "state-dir", kind.DefaultStateDir(), "folder holding the undo journal")
+	cmd.Flags().StringVar(&stateDir, "state-dir", kind.DefaultStateDir(), "folder holding the undo journal and the clusters' state")
+	cmd.Flags().StringVar(&journal, "journal", "", "undo journal file (default <state-dir>/journal.jsonl)")
 	return cmd
 }

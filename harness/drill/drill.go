@@ -53,10 +53,10 @@ func (o Options) withDefaults() Options {
 		o.Debounce = 2
 	}
 	if o.Baseline <= 0 {
-		o.Baseline = 5 * time.Second
+		o.Baseline = 3 * time.Second
 	}
 	if o.Tail <= 0 {
-		o.Tail = 5 * time.Second
+		o.Tail = 3 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -282,6 +282,12 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		extra = append(extra, failed("healthy_after_revert", healthy.Error()))
 	}
 	addChecks(&res, extra)
+	if ctx.Err() != nil {
+		// Cut short: the fault is reverted, but what was measured says
+		// nothing about the mitigation.
+		res.Verdict = slo.Error
+		res.Reason = "interrupted before recovery could be judged; the fault was reverted"
+	}
 	return res, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -39,7 +40,12 @@ func Get(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	c.WorkloadURLs = urls(ports)
 	if err := newProvider(io.Discard).ExportKubeConfig(o.Name, c.Kubeconfig, false); err != nil {
-		return nil, fmt.Errorf("export kubeconfig of %s: %w", o.Name, err)
+		// kind reads the kubeconfig off the control-plane node, which may
+		// be the very thing a drill stopped; the copy from cluster up
+		// then serves ('kdrill recover' must work exactly then).
+		if _, statErr := os.Stat(c.Kubeconfig); statErr != nil {
+			return nil, fmt.Errorf("export kubeconfig of %s: %w", o.Name, err)
+		}
 	}
 	return c, nil
 }
@@ -130,7 +136,7 @@ func (c *Cluster) Etcd(ctx context.Context) (harness.Etcd, error) {
 // StopNode stops a node container: docker stop (systemd in the node shuts
 // down), or with force docker kill, a power cut.
 func (c *Cluster) StopNode(ctx context.Context, node string, force bool) error {
-	args := []string{"stop", "--time", "30", node}
+	args := []string{"stop", "--time", "10", node}
 	if force {
 		args = []string{"kill", "--signal", "KILL", node}
 	}
