@@ -64,6 +64,8 @@ func (ginkgoLogger) Printf(format string, args ...any) {
 type member struct {
 	Endpoint string // 127.0.0.1:<mapped client port>
 	Client   *clientv3.Client
+	// Container runs the member; specs that take the member down stop it.
+	Container *testcontainers.DockerContainer
 }
 
 // peerURL is where a member's single-node cluster says its peer is; nothing
@@ -121,7 +123,7 @@ func startMember(ctx context.Context, name, dataDir string) member {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(cli.Close)
-	return member{Endpoint: ep, Client: cli}
+	return member{Endpoint: ep, Client: cli, Container: c}
 }
 
 // memberLog keeps a member's output so a failing spec can show it; passing
