@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kdrill/kdrill/harness/probe"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
 	"github.com/kdrill/kdrill/harness/timeline"
@@ -24,7 +23,8 @@ const (
 	maxLabelRows = 6
 	laneH        = 16
 	laneGap      = 6
-	latencyH     = 50
+	latencyH     = 50 // the flat latency panel of a file without a series
+	seriesH      = 64 // the latency panel drawn from a series
 	axisH        = 28
 	charW        = 6.0 // average width of a 10-unit label character, to keep labels apart
 )
@@ -181,30 +181,22 @@ func (c *chart) printf(format string, args ...any) { fmt.Fprintf(&c.b, format, a
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// dataPlaneLatency returns the data-plane prober's summary if it has
-// latency percentiles to draw.
-func dataPlaneLatency(sc *results.Scenario) *probe.Summary {
-	for i := range sc.Probers {
-		if s := &sc.Probers[i]; s.Prober == probe.DataPlane && s.LatencyP50 != nil && s.LatencyP99 != nil {
-			return s
-		}
-	}
-	return nil
-}
-
 func (c *chart) draw() {
 	lanesH := len(c.tl.Probers) * (laneH + laneGap)
-	lat := dataPlaneLatency(c.sc)
+	panel := latencyPanelOf(c.sc)
 	bodyH := lanesH
-	if lat != nil {
+	switch panel.mode {
+	case panelSeries:
+		bodyH += seriesH + laneGap
+	case panelFlat:
 		bodyH += latencyH + laneGap
 	}
 	ms := c.markerList()
 	c.top = c.placeLabels(ms)*labelRowH + 8
 	height := c.top + bodyH + axisH
 	bottom := float64(c.top + bodyH - laneGap)
-	c.printf(`<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		chartW, height, esc("Timeline of "+c.sc.ID+": one lane per prober, up or down, with the fault window and markers"))
+	c.printf(`<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" data-from="%s" data-to="%s" role="img" aria-label="%s">`,
+		chartW, height, exact(c.lo), exact(c.hi), esc("Timeline of "+c.sc.ID+": one lane per prober, up or down, with the fault window and markers"))
 	c.printf(`<title>%s</title>`, esc("Timeline of "+c.sc.ID))
 
 	// The fault windows go under everything else.
@@ -222,8 +214,11 @@ func (c *chart) draw() {
 		c.lane(&c.tl.Probers[i], y, slices.Contains(recovery, c.tl.Probers[i].Prober))
 		y += laneH + laneGap
 	}
-	if lat != nil {
-		c.latency(lat, y)
+	switch panel.mode {
+	case panelSeries:
+		c.latencySeries(panel.track, y)
+	case panelFlat:
+		c.latencyFlat(panel.summary, y)
 	}
 	c.markers(ms, bottom)
 	c.printf(`</svg>`)
@@ -353,40 +348,6 @@ func (c *chart) paths(bs []band, y int) {
 			c.printf(`<path class="band %s" d="%s"/>`, state, d.String())
 		}
 	}
-}
-
-// latency draws the data-plane probe's latency. Results v1 records its
-// percentiles over the whole drill, not per sample, so the panel shows them
-// as levels over the span the probe ran, and says so.
-func (c *chart) latency(s *probe.Summary, y int) {
-	tr := c.tl.Track(s.Prober)
-	from, to := c.lo, c.hi
-	if tr != nil && tr.Samples > 0 {
-		from, to = tr.FirstSample.Seconds(), tr.LastSample.Seconds()
-	}
-	p50, p99 := *s.LatencyP50, *s.LatencyP99
-	top := math.Max(p99, 1e-6) * 1.3
-	yv := func(v float64) float64 { return float64(y+latencyH) - v/top*float64(latencyH) }
-	c.printf(`<g class="latency" data-prober="%s">`, esc(s.Prober))
-	c.printf(`<text class="lane-label" x="%d" y="%d">%s latency</text>`, chartLeft-8, y+14, esc(s.Prober))
-	c.printf(`<text class="lane-note" x="%d" y="%d">whole-drill p50, p99</text>`, chartLeft-8, y+26)
-	c.printf(`<rect class="latency-bg" x="%d" y="%d" width="%d" height="%d"/>`, chartLeft, y, plotW, latencyH)
-	x0, x1 := c.x(from), c.x(to)
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"p99", p99}, {"p50", p50}} {
-		c.printf(`<line class="latency-%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"><title>%s</title></line>`,
-			p.name, x0, yv(p.v), x1, yv(p.v), esc(fmt.Sprintf("%s %s over %s successful requests", p.name, latency(p.v), count(s.Successes))))
-		// p99 is labelled above its line and p50 below, so the two do not
-		// collide when they are close.
-		ly := yv(p.v) - 3
-		if p.name == "p50" {
-			ly = yv(p.v) + 10
-		}
-		c.printf(`<text class="latency-label" x="%.1f" y="%.1f">%s %s</text>`, x1-4, ly, p.name, esc(latency(p.v)))
-	}
-	c.printf(`</g>`)
 }
 
 // markerList returns the fault, mitigation, recovery and SLO-deadline

@@ -26,9 +26,12 @@ import (
 )
 
 // screenshot, when set, makes TestChromium also save a screenshot of the
-// real drill's report there (docs/report-screenshot.png is made this way;
-// see docs/reports.md).
+// report of the real drill with a latency series there
+// (docs/report-screenshot.png is made this way; see docs/reports.md).
 var screenshot = flag.String("screenshot", "", "save a PNG screenshot of the real drill's report to this file")
+
+// screenshotOf names the TestChromium case whose report -screenshot saves.
+const screenshotOf = "real drill with a latency series"
 
 // chromiumBinary finds Debian's chromium (scripts/chromium.sh installs
 // it). Without one the test skips, except in CI (CI=true), where a report
@@ -82,6 +85,7 @@ func TestChromium(t *testing.T) {
 	}{
 		{"real kind drill", func(t *testing.T) *results.File { return readFile(t, realDrill) }},
 		{"real apiserver-crash drill", func(t *testing.T) *results.File { return readFile(t, realAPIServer) }},
+		{screenshotOf, func(t *testing.T) *results.File { return readFile(t, realLatency) }},
 		{"failed run", func(*testing.T) *results.File { return failedFile() }},
 		{"game day", func(t *testing.T) *results.File { return gameDay(t) }},
 	}
@@ -109,6 +113,13 @@ func TestChromium(t *testing.T) {
 					Down    []string // computed fills of the down bands
 					Up      int
 					Markers int
+					Latency *struct {
+						Mode    string
+						Line    float64 // width of the p50 line on screen
+						Stroke  string  // its computed colour
+						Buckets int     // hit areas with a size on screen
+						Failed  string  // computed fill of the failure bars, if any
+					}
 				}
 			}
 			b.eval(ctx, t, l.session, drawnJS, &drawn)
@@ -140,6 +151,7 @@ func TestChromium(t *testing.T) {
 				if c.Up == 0 || c.Markers == 0 {
 					t.Errorf("%s: %d up bands and %d markers drawn", sc.ID, c.Up, c.Markers)
 				}
+				checkLatencyDrawn(t, &sc, c.Latency)
 				for _, fill := range c.Down {
 					if fill != "rgb(211, 58, 47)" {
 						t.Errorf("%s: a down band is filled %s, not the stylesheet's red", sc.ID, fill)
@@ -150,7 +162,7 @@ func TestChromium(t *testing.T) {
 			if charts != len(drawn.Charts) {
 				t.Errorf("%d charts drawn, want %d", len(drawn.Charts), charts)
 			}
-			if tt.name == "real kind drill" && *screenshot != "" {
+			if tt.name == screenshotOf && *screenshot != "" {
 				b.screenshot(ctx, t, l.session, f, *screenshot)
 			}
 		})
@@ -170,8 +182,51 @@ const drawnJS = `JSON.stringify({
     down: [...svg.querySelectorAll(".band.down")].map(e => getComputedStyle(e).fill),
     up: [...svg.querySelectorAll(".band.up")].filter(e => e.getBoundingClientRect().width > 0).length,
     markers: svg.querySelectorAll("g.marker").length,
+    latency: (g => g && {
+      mode: g.dataset.mode,
+      line: (e => e ? e.getBoundingClientRect().width : 0)(g.querySelector(".latency-line")),
+      stroke: (e => e ? getComputedStyle(e).stroke : "")(g.querySelector(".latency-line")),
+      buckets: [...g.querySelectorAll(".latency-bucket")].filter(e => e.getBoundingClientRect().width > 0).length,
+      failed: (e => e ? getComputedStyle(e).fill : "")(g.querySelector(".latency-failed")),
+    })(svg.querySelector("g.latency")),
   })),
 })`
+
+// checkLatencyDrawn checks the latency panel the browser laid out against
+// what the results file holds: a curve across the chart with one hover
+// area per bucket, in the stylesheet's colours, when it has a series.
+func checkLatencyDrawn(t *testing.T, sc *results.Scenario, got *struct {
+	Mode    string
+	Line    float64
+	Stroke  string
+	Buckets int
+	Failed  string
+}) {
+	t.Helper()
+	p := latencyPanelOf(sc)
+	switch {
+	case p.mode == panelNone && got == nil:
+		return
+	case p.mode == panelNone || got == nil || got.Mode != p.mode:
+		t.Errorf("%s: latency panel drawn %+v, want mode %q", sc.ID, got, p.mode)
+		return
+	case p.mode != panelSeries:
+		return
+	}
+	var failures bool
+	for _, b := range p.track.Latency {
+		failures = failures || b.Failures > 0
+	}
+	if got.Buckets != len(p.track.Latency) {
+		t.Errorf("%s: %d latency buckets drawn, the file has %d", sc.ID, got.Buckets, len(p.track.Latency))
+	}
+	if got.Line < 300 || got.Stroke != "rgb(37, 99, 184)" {
+		t.Errorf("%s: the p50 line is %v px wide in %s, want most of the chart in the stylesheet's blue", sc.ID, got.Line, got.Stroke)
+	}
+	if failures && got.Failed != "rgb(211, 58, 47)" {
+		t.Errorf("%s: failed requests drawn in %q, want the stylesheet's red", sc.ID, got.Failed)
+	}
+}
 
 // browser is a headless Chromium driven over the DevTools protocol on a
 // pipe (--remote-debugging-pipe: commands on fd 3, replies on fd 4, each

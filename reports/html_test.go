@@ -20,10 +20,12 @@ import (
 )
 
 // Results files of real drills on a kind cluster: kubelet-crash and
-// vm-shutdown in one run, apiserver-crash in another.
+// vm-shutdown in one run, apiserver-crash in another, both from before
+// the timeline kept latency series; and apiserver-crash with them.
 const (
 	realDrill     = "testdata/kind-drill.json"
 	realAPIServer = "testdata/kind-apiserver-crash.json"
+	realLatency   = "testdata/kind-apiserver-crash-latency.json"
 )
 
 // docExample reads the example in docs/results.md: a passed apiserver-crash
@@ -165,6 +167,7 @@ func TestHTMLMatchesResults(t *testing.T) {
 	}{
 		{"real kind drill", func(t *testing.T) *results.File { return readFile(t, realDrill) }, slo.Pass},
 		{"real apiserver-crash drill", func(t *testing.T) *results.File { return readFile(t, realAPIServer) }, slo.Pass},
+		{"real drill with a latency series", func(t *testing.T) *results.File { return readFile(t, realLatency) }, slo.Pass},
 		{"docs example", docExample, slo.Error},
 		{"failed run", func(*testing.T) *results.File { return failedFile() }, slo.Fail},
 		{"game day", func(t *testing.T) *results.File { return gameDay(t) }, slo.Fail},
@@ -356,6 +359,7 @@ func checkChart(t *testing.T, svg *html.Node, sc *results.Scenario) {
 			t.Errorf("%s lane %s: no up band though it ended up", sc.ID, tr.Prober)
 		}
 	}
+	checkLatency(t, svg, sc)
 	markerAt := func(class string) []float64 {
 		var out []float64
 		for _, m := range findAll(svg, tag("g", "marker", class)) {

@@ -111,12 +111,15 @@ type (
 		Claim   string
 		When    string
 		Chart   template.HTML
-		Latency bool // the chart has a latency panel
-		Checks  []checkRow
-		Probers []proberRow
-		Writes  *results.Writes
-		Events  []eventRow
-		Zero    string // what relative times count from
+		// Latency is how the chart's latency panel is drawn: panelSeries,
+		// panelFlat or panelNone; LatencyWidth the bucket width of a series.
+		Latency      string
+		LatencyWidth string
+		Checks       []checkRow
+		Probers      []proberRow
+		Writes       *results.Writes
+		Events       []eventRow
+		Zero         string // what relative times count from
 	}
 	checkRow struct {
 		Name    string
@@ -295,7 +298,12 @@ func newScenarioView(s *results.Scenario) scenarioView {
 		return v
 	}
 	v.Chart = template.HTML(timelineSVG(s))
-	v.Latency = dataPlaneLatency(s) != nil
+	if p := latencyPanelOf(s); p.mode != panelNone {
+		v.Latency = p.mode
+		if p.mode == panelSeries {
+			v.LatencyWidth = bucketWidth(p.width)
+		}
+	}
 	zero, ok := faultZero(tl)
 	if ok {
 		e, _ := tl.FirstEvent(timeline.FaultInjected)

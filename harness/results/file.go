@@ -11,6 +11,7 @@ import (
 
 	"github.com/kdrill/kdrill/harness/input"
 	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/harness/timeline"
 )
 
 // Write validates f and writes it to path atomically: readers see the old
@@ -163,6 +164,39 @@ func (f *File) validate() *input.Error {
 		}
 		if n := s.LostAcknowledgedWrites; n != nil && *n < 0 {
 			return input.Errorf("", 0, at("lost_acknowledged_writes"), "is negative")
+		}
+		if err := validateLatency(s.Timeline, at("timeline")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateLatency checks the tracks' latency series, which the reports
+// draw: counts that add up, latencies that are not negative, buckets of a
+// known width in order.
+func validateLatency(tl *timeline.Timeline, at string) *input.Error {
+	if tl == nil {
+		return nil
+	}
+	for i, tr := range tl.Probers {
+		if len(tr.Latency) > 0 && tl.LatencyWidth <= 0 {
+			return input.Errorf("", 0, at+".latency_bucket_seconds", "missing or not positive, but probers[%d] has a latency series", i)
+		}
+		for j, b := range tr.Latency {
+			field := func(f string) string { return fmt.Sprintf("%s.probers[%d].latency[%d].%s", at, i, j, f) }
+			switch {
+			case j > 0 && b.At <= tr.Latency[j-1].At:
+				return input.Errorf("", 0, field("at_seconds"), "is not after the bucket before")
+			case b.N < 0:
+				return input.Errorf("", 0, field("n"), "is negative")
+			case b.Failures < 0 || b.Failures > b.N:
+				return input.Errorf("", 0, field("failures"), "is %d, want 0..n (%d)", b.Failures, b.N)
+			case b.P50 != nil && *b.P50 < 0:
+				return input.Errorf("", 0, field("p50_seconds"), "is negative")
+			case b.Max != nil && *b.Max < 0:
+				return input.Errorf("", 0, field("max_seconds"), "is negative")
+			}
 		}
 	}
 	return nil

@@ -119,6 +119,28 @@ func TestFieldNames(t *testing.T) {
 	if bounds["max_rto_seconds"] != 60 || bounds["min_data_plane_availability"] != 0.995 {
 		t.Errorf("slo %v", bounds)
 	}
+	var tl struct {
+		Width   *float64 `json:"latency_bucket_seconds"`
+		Probers []struct {
+			Prober  string           `json:"prober"`
+			Latency []map[string]any `json:"latency"`
+		} `json:"probers"`
+	}
+	_ = json.Unmarshal(raw.Scenarios[0]["timeline"], &tl)
+	if tl.Width == nil || *tl.Width != 1 {
+		t.Errorf("timeline.latency_bucket_seconds = %v, want 1", tl.Width)
+	}
+	for _, tr := range tl.Probers {
+		if len(tr.Latency) == 0 {
+			t.Errorf("prober %s has no latency series", tr.Prober)
+			continue
+		}
+		for _, k := range []string{"at_seconds", "n", "failures", "p50_seconds", "max_seconds"} {
+			if _, ok := tr.Latency[0][k]; !ok {
+				t.Errorf("timeline.probers[%s].latency[0].%s missing", tr.Prober, k)
+			}
+		}
+	}
 	// Measurements of an errored scenario are null, not absent.
 	if string(raw.Scenarios[1]["rto_seconds"]) != "null" {
 		t.Errorf("errored scenario rto_seconds = %s, want null", raw.Scenarios[1]["rto_seconds"])
@@ -148,6 +170,15 @@ func TestReadBadFiles(t *testing.T) {
 		{"duplicate id", `{"schema": "kdrill/results/v1", "scenarios": [{"id": "x", "verdict": "pass"}, {"id": "x", "verdict": "fail"}]}`, `scenarios[1].id: scenario "x" appears twice`},
 		{"availability out of range", `{"schema": "kdrill/results/v1", "scenarios": [{"id": "x", "verdict": "pass", "data_plane_availability": 99.5}]}`, "want 0..1"},
 		{"end before start", `{"schema": "kdrill/results/v1", "run": {"start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}}`, "run.end: is before run.start"},
+		{"latency without a bucket width", latencyFile(``, `{"at_seconds": 0, "n": 2, "failures": 0, "p50_seconds": 0.001, "max_seconds": 0.002}`),
+			"scenarios[0].timeline.latency_bucket_seconds: missing or not positive, but probers[0] has a latency series"},
+		{"more failures than attempts", latencyFile(`"latency_bucket_seconds": 1,`, `{"at_seconds": 0, "n": 2, "failures": 3, "p50_seconds": null, "max_seconds": null}`),
+			"scenarios[0].timeline.probers[0].latency[0].failures: is 3, want 0..n (2)"},
+		{"negative latency", latencyFile(`"latency_bucket_seconds": 1,`, `{"at_seconds": 0, "n": 1, "failures": 0, "p50_seconds": -0.001, "max_seconds": 0.001}`),
+			"latency[0].p50_seconds: is negative"},
+		{"buckets out of order", latencyFile(`"latency_bucket_seconds": 1,`, `{"at_seconds": 2, "n": 1, "failures": 1, "p50_seconds": null, "max_seconds": null},
+			{"at_seconds": 1, "n": 1, "failures": 1, "p50_seconds": null, "max_seconds": null}`),
+			"latency[1].at_seconds: is not after the bucket before"},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {
@@ -171,6 +202,14 @@ func TestReadBadFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// latencyFile is a results file with one data-plane track whose timeline
+// has width (a "latency_bucket_seconds" member and a comma, or nothing)
+// and the latency buckets given.
+func latencyFile(width, buckets string) string {
+	return `{"schema": "kdrill/results/v1", "scenarios": [{"id": "x", "verdict": "pass", "timeline": {` + width + `
+		"probers": [{"prober": "data-plane", "samples": 2, "transitions": [], "final": "up", "latency": [` + buckets + `]}]}}]}`
 }
 
 func TestWriteRefusesInvalid(t *testing.T) {

@@ -42,6 +42,24 @@ type Track struct {
 	LastSample  Offset       `json:"last_sample_seconds"`
 	Transitions []Transition `json:"transitions"`
 	Final       State        `json:"final"`
+	// Latency is the prober's latency over time: one bucket per
+	// Timeline.LatencyWidth in which at least one attempt started, in
+	// order. Absent in files written before kdrill kept it.
+	Latency []LatencyBucket `json:"latency,omitempty"`
+}
+
+// LatencyBucket condenses the attempts of one prober that started in one
+// bucket of time: [At, At+Timeline.LatencyWidth).
+type LatencyBucket struct {
+	At       Offset `json:"at_seconds"` // the bucket's start
+	N        int    `json:"n"`          // attempts started in the bucket
+	Failures int    `json:"failures"`   // of those, how many failed (or were skipped)
+	// P50 and Max are the median (nearest rank) and the largest latency of
+	// the successful attempts, in seconds rounded to the microsecond; nil
+	// when none succeeded. Failures are left out, as in probe.Summary,
+	// because their latency is mostly the timeout.
+	P50 *float64 `json:"p50_seconds"`
+	Max *float64 `json:"max_seconds"`
 }
 
 // Timeline is what happened during one drill.
@@ -50,9 +68,12 @@ type Timeline struct {
 	Duration Offset    `json:"duration_seconds"`
 	// Debounce is how many consecutive agreeing results a prober needed to
 	// change state.
-	Debounce int     `json:"debounce"`
-	Probers  []Track `json:"probers"`
-	Events   []Event `json:"events"`
+	Debounce int `json:"debounce"`
+	// LatencyWidth is the width of the buckets of every track's Latency;
+	// zero when no track has one.
+	LatencyWidth Offset  `json:"latency_bucket_seconds,omitempty"`
+	Probers      []Track `json:"probers"`
+	Events       []Event `json:"events"`
 }
 
 // Options tune Build.
@@ -95,6 +116,9 @@ func Build(start, end time.Time, attempts []probe.Attempt, events []Event, o Opt
 		}
 		return cmp.Compare(a.Seq, b.Seq)
 	}
+	if len(attempts) > 0 {
+		t.LatencyWidth = Offset(latencyWidth(start, end, attempts))
+	}
 	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		as := groups[name]
 		if !slices.IsSortedFunc(as, byStart) {
@@ -104,6 +128,7 @@ func Build(start, end time.Time, attempts []probe.Attempt, events []Event, o Opt
 		for _, a := range as {
 			d.add(a)
 		}
+		d.t.Latency = latencySeries(as, start, t.LatencyWidth.Duration())
 		t.Probers = append(t.Probers, d.t)
 	}
 	for _, e := range events {
