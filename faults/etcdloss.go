@@ -110,7 +110,7 @@ func etcdHealthy(ctx context.Context, t harness.Target, node string) (bool, erro
 		return false, nil
 	}
 	// Running is not enough: a crash-looping etcd runs for a moment.
-	time.Sleep(3 * time.Second)
+	time.Sleep(time.Second)
 	out, err = t.Exec(ctx, node, "crictl", "ps", "--name", "^etcd$", "--state", "running", "-q")
 	return err == nil && strings.TrimSpace(string(out)) != "", nil
 }

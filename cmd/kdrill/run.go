@@ -32,7 +32,7 @@ func journalPath(stateDir, flag string) string {
 type runOptions struct {
 	name, stateDir, journal, config, out string
 	scenarios                            []string
-	watchdogPeriod                       time.Duration
+	watchdogPeriod, backupEvery          time.Duration
 	mitigationOff                        bool
 }
 
@@ -73,6 +73,7 @@ Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
 	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
 	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json and junit.xml")
 	f.DurationVar(&o.watchdogPeriod, "watchdog-period", drill.DefaultWatchdog.Period, "status-check period of the vm-shutdown watchdog (2 of 2 failed checks reboot)")
+	f.DurationVar(&o.backupEvery, "backup-interval", drill.DefaultBackupInterval, "how often etcd is snapshotted during etcd-data-loss (the RPO bound is one interval)")
 	f.BoolVar(&o.mitigationOff, "mitigation-off", false, "switch every scenario's mitigation off (the drills then show what happens without it, and fail)")
 	return cmd
 }
@@ -90,6 +91,9 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	}
 	if o.watchdogPeriod < time.Second {
 		return &usageError{fmt.Sprintf("--watchdog-period %s is below 1s", o.watchdogPeriod)}
+	}
+	if o.backupEvery < 5*time.Second {
+		return &usageError{fmt.Sprintf("--backup-interval %s is below 5s", o.backupEvery)}
 	}
 	var cfg *slo.Config
 	if o.config != "" {
@@ -120,10 +124,11 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: o.name}, Journal: j}
 	opts := drill.Options{
-		SLO:           cfg,
-		MitigationOff: o.mitigationOff,
-		Watchdog:      drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
-		Logger:        log,
+		SLO:            cfg,
+		MitigationOff:  o.mitigationOff,
+		BackupInterval: o.backupEvery,
+		Watchdog:       drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
+		Logger:         log,
 	}
 	file := &results.File{Schema: results.Schema, Run: results.Run{
 		KdrillVersion: version, Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: time.Now(),

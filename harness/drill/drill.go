@@ -174,7 +174,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		}
 		// Strike between two backups, as a real loss would: the writes
 		// acknowledged since the last one are what the RPO measures.
-		sleep(ctx, d.o.BackupInterval/2)
+		sleep(ctx, d.o.BackupInterval/3)
 	}
 	before, err := d.sc.observe(ctx, d)
 	if err != nil {
