@@ -111,9 +111,10 @@ func newID() string {
 // reverts from its journal entry's params alone.
 func All() Registry {
 	return Registry{
-		"apiserver-crash": APIServerCrash(),
-		"kubelet-crash":   KubeletCrash(),
-		"vm-shutdown":     &MachineStop{},
-		"etcd-data-loss":  &EtcdDataLoss{},
+		"apiserver-crash":   APIServerCrash(),
+		"kubelet-crash":     KubeletCrash(),
+		"vm-shutdown":       &MachineStop{},
+		"etcd-data-loss":    &EtcdDataLoss{},
+		"network-partition": &Partition{},
 	}
 }

@@ -26,6 +26,9 @@ type Node struct {
 	// Address is where the node answers from the machine running kdrill, if
 	// reachable at all (for example a container's IP on a Docker network).
 	Address string
+	// Address6 is the node's IPv6 address on the same network, if it has
+	// one (kind's Docker network is dual-stack where the host allows).
+	Address6 string
 }
 
 // Target is what a drill needs from a cluster, whichever provider made it.

@@ -74,9 +74,9 @@ func (c *Cluster) Nodes(ctx context.Context) ([]harness.Node, error) {
 		if role == "control-plane" {
 			hn.Role, hn.Zone = harness.RoleControlPlane, ControlPlaneZone
 		}
-		v4, _, err := n.IP()
+		v4, v6, err := n.IP()
 		if err == nil {
-			hn.Address = v4
+			hn.Address, hn.Address6 = v4, v6
 		}
 		out = append(out, hn)
 	}
