@@ -16,6 +16,7 @@ import (
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
 	"github.com/kdrill/kdrill/harness/results"
+	"github.com/kdrill/kdrill/reports"
 )
 
 func TestDrills(t *testing.T) {
@@ -66,14 +67,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	started = time.Now()
 }, NodeTimeout(60*time.Minute))
 
-// Every drill's result goes into one results file, as 'kdrill run' writes.
-var _ = AfterSuite(func() {
+// Every drill's result goes into one results file and its HTML and JUnit
+// reports, as 'kdrill run' writes them; KDRILL_OUT keeps them.
+var _ = ReportAfterSuite("kdrill results and reports", func(Report) {
 	if len(scenRes) == 0 {
 		return
 	}
 	f := &results.File{Schema: results.Schema, Run: results.Run{KdrillVersion: "test", Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: started, End: time.Now()}, Scenarios: scenRes}
-	Expect(results.Write(filepath.Join(outDir, "results.json"), f)).To(Succeed())
-	GinkgoWriter.Printf("results: %s\n", filepath.Join(outDir, "results.json"))
+	path := filepath.Join(outDir, "results.json")
+	Expect(results.Write(path, f)).To(Succeed())
+	Expect(reports.Write(reports.Paths{HTML: filepath.Join(outDir, "report.html"), JUnit: filepath.Join(outDir, "junit.xml")}, f, reports.Options{Source: path})).To(Succeed())
+	GinkgoWriter.Printf("results: %s\nreport:  %s\n", path, filepath.Join(outDir, "report.html"))
 })
 
 // drillOptions are CI's: the watchdog checks every 5 s instead of 60 s.
