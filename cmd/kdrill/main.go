@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -94,9 +96,27 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "progress log format: text, or json for machines")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if logFormat != "text" && logFormat != "json" {
+			return &usageError{fmt.Sprintf("--log-format %q: want text or json", logFormat)}
+		}
+		return nil
+	}
 	root.AddCommand(newImageCmd(), newClusterCmd(), newRunCmd(), newRecoverCmd())
 	root.AddCommand(newReportCmd())
 	return root
+}
+
+// logFormat is the --log-format flag.
+var logFormat = "text"
+
+// newLogger writes progress logs to w in the chosen format.
+func newLogger(w io.Writer) *slog.Logger {
+	if logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
 }
 
 // noArgs rejects positional arguments with a usage error.

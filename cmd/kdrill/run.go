@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +120,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 		return fmt.Errorf("create output folder: %w", err)
 	}
 
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	log := newLogger(cmd.ErrOrStderr())
 	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: o.name}, Journal: j}
 	opts := drill.Options{
 		SLO:            cfg,
