@@ -103,7 +103,7 @@ func newRoot() *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newImageCmd(), newClusterCmd(), newRunCmd(), newRecoverCmd())
+	root.AddCommand(newImageCmd(), newClusterCmd(), newPlanCmd(), newRunCmd(), newRecoverCmd())
 	root.AddCommand(newReportCmd())
 	return root
 }

@@ -180,3 +180,26 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+// TestPlan runs 'kdrill plan', which must describe every step without a
+// cluster or a Docker engine.
+func TestPlan(t *testing.T) {
+	cmd := exec.Command(kdrill, "plan", "--name", "lab", "--scenario", "kubelet-crash", "--scenario", "vm-shutdown", "--watchdog-period", "5s")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent.sock")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kdrill plan: %v", err)
+	}
+	for _, want := range []string{
+		"1. kubelet-crash", "2. vm-shutdown",
+		"SIGKILL the kubelet on lab-control-plane",
+		"systemd restarts the kubelet",
+		"RTO ≤ 30s; data-plane availability ≥ 99.5%",
+		"2 of the last 2 checks (every 5s)",
+		"start the machine if it is still stopped",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -65,41 +65,63 @@ Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDrills(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name")
+	addDrillFlags(cmd, &o)
 	f.StringVar(&o.stateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs, etcd data and the undo journal")
 	f.StringVar(&o.journal, "journal", "", "undo journal file (default <state-dir>/journal.jsonl)")
-	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to run (repeatable; default: all): "+strings.Join(drill.Scenarios(), ", "))
-	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
-	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json and junit.xml")
-	f.DurationVar(&o.watchdogPeriod, "watchdog-period", drill.DefaultWatchdog.Period, "status-check period of the vm-shutdown watchdog (2 of 2 failed checks reboot)")
-	f.DurationVar(&o.backupEvery, "backup-interval", drill.DefaultBackupInterval, "how often etcd is snapshotted during etcd-data-loss (the RPO bound is one interval)")
-	f.BoolVar(&o.mitigationOff, "mitigation-off", false, "switch every scenario's mitigation off (the drills then show what happens without it, and fail)")
+	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json, report.html and junit.xml")
 	return cmd
 }
 
-func runDrills(cmd *cobra.Command, o runOptions) error {
-	ctx := cmd.Context()
+// addDrillFlags defines the flags that say what to drill and how, shared
+// by run and plan.
+func addDrillFlags(cmd *cobra.Command, o *runOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name")
+	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to drill (repeatable; default: all): "+strings.Join(drill.Scenarios(), ", "))
+	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
+	f.DurationVar(&o.watchdogPeriod, "watchdog-period", drill.DefaultWatchdog.Period, "status-check period of the vm-shutdown watchdog (2 of 2 failed checks reboot)")
+	f.DurationVar(&o.backupEvery, "backup-interval", drill.DefaultBackupInterval, "how often etcd is snapshotted during etcd-data-loss (the RPO bound is one interval)")
+	f.BoolVar(&o.mitigationOff, "mitigation-off", false, "switch every scenario's mitigation off (the drills then show what happens without it, and fail)")
+}
+
+// drillPlan checks the drill flags and returns the scenarios, the SLOs and
+// the drill options they ask for.
+func drillPlan(o runOptions) ([]string, drill.Options, error) {
 	ids := o.scenarios
 	if len(ids) == 0 {
 		ids = drill.Scenarios()
 	}
 	for _, id := range ids {
 		if !drill.Known(id) {
-			return &usageError{fmt.Sprintf("unknown scenario %q; known: %s", id, strings.Join(drill.Scenarios(), ", "))}
+			return nil, drill.Options{}, &usageError{fmt.Sprintf("unknown scenario %q; known: %s", id, strings.Join(drill.Scenarios(), ", "))}
 		}
 	}
 	if o.watchdogPeriod < time.Second {
-		return &usageError{fmt.Sprintf("--watchdog-period %s is below 1s", o.watchdogPeriod)}
+		return nil, drill.Options{}, &usageError{fmt.Sprintf("--watchdog-period %s is below 1s", o.watchdogPeriod)}
 	}
 	if o.backupEvery < 5*time.Second {
-		return &usageError{fmt.Sprintf("--backup-interval %s is below 5s", o.backupEvery)}
+		return nil, drill.Options{}, &usageError{fmt.Sprintf("--backup-interval %s is below 5s", o.backupEvery)}
 	}
 	var cfg *slo.Config
 	if o.config != "" {
 		var err error
 		if cfg, err = slo.Load(o.config); err != nil {
-			return err
+			return nil, drill.Options{}, err
 		}
+	}
+	return ids, drill.Options{
+		SLO:            cfg,
+		MitigationOff:  o.mitigationOff,
+		BackupInterval: o.backupEvery,
+		Watchdog:       drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
+	}, nil
+}
+
+func runDrills(cmd *cobra.Command, o runOptions) error {
+	ctx := cmd.Context()
+	ids, opts, err := drillPlan(o)
+	if err != nil {
+		return err
 	}
 	j, err := faults.OpenJournal(journalPath(o.stateDir, o.journal))
 	if err != nil {
@@ -122,13 +144,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 
 	log := newLogger(cmd.ErrOrStderr())
 	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: o.name}, Journal: j}
-	opts := drill.Options{
-		SLO:            cfg,
-		MitigationOff:  o.mitigationOff,
-		BackupInterval: o.backupEvery,
-		Watchdog:       drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
-		Logger:         log,
-	}
+	opts.Logger = log
 	file := &results.File{Schema: results.Schema, Run: results.Run{
 		KdrillVersion: version, Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: time.Now(),
 	}}
