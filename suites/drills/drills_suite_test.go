@@ -59,7 +59,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}
 	outDir = os.Getenv("KDRILL_OUT")
 	if outDir == "" {
-		outDir = GinkgoT().TempDir()
+		// Not GinkgoT().TempDir(): that is gone before ReportAfterSuite
+		// writes the reports into it.
+		var err error
+		outDir, err = os.MkdirTemp("", "kdrill-drills-")
+		Expect(err).NotTo(HaveOccurred())
 	}
 	j, err := faults.OpenJournal(filepath.Join(outDir, "journal.jsonl"))
 	Expect(err).NotTo(HaveOccurred())
