@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +27,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kdrill/kdrill/harness/kind/nodeimage"
 )
 
 //go:embed assets/workload.yaml
@@ -64,6 +68,9 @@ func ready(ctx context.Context, o Options, c *Cluster) error {
 	fmt.Fprintln(o.Progress, "waiting for every node to be Ready")
 	if err := poll(ctx, time.Second, func() error { return nodesReady(ctx, cs) }); err != nil {
 		return fmt.Errorf("wait for nodes Ready: %w", err)
+	}
+	if err := ensureEchoImage(ctx, o, c); err != nil {
+		return fmt.Errorf("load the echo workload's image: %w", err)
 	}
 	fmt.Fprintln(o.Progress, "deploying the echo workload")
 	if err := apply(ctx, cfg, workloadManifest); err != nil {
@@ -220,3 +227,40 @@ func apply(ctx context.Context, cfg *rest.Config, manifest []byte) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// echoRef is the workload image as the nodes' containerd names it.
+const echoRef = "docker.io/" + nodeimage.EchoImage
+
+// ensureEchoImage loads the echo image into every node that lacks it: kdrill's
+// own node images carry it, others (kindest/node) do not, and there is no
+// registry to pull it from.
+func ensureEchoImage(ctx context.Context, o Options, c *Cluster) error {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, n := range nodes {
+		out, err := c.Exec(ctx, n.Name, "ctr", "-n", "k8s.io", "images", "ls", "-q", "name=="+echoRef)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(out)) == "" {
+			missing = append(missing, n.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fmt.Fprintf(o.Progress, "loading %s into %s\n", nodeimage.EchoImage, strings.Join(missing, ", "))
+	if _, err := nodeimage.BuildEchoImage(ctx, nodeimage.Options{Progress: o.Progress}); err != nil {
+		return err
+	}
+	for _, n := range missing {
+		script := fmt.Sprintf("set -o pipefail; docker save %s | docker exec -i %s ctr -n k8s.io images import --all-platforms -", nodeimage.EchoImage, n)
+		if out, err := exec.CommandContext(ctx, "bash", "-c", script).CombinedOutput(); err != nil {
+			return fmt.Errorf("import into %s: %w: %s", n, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
