@@ -83,30 +83,39 @@ func Build(ctx context.Context, opts Options) (string, error) {
 	if _, _, _, ok := parseSemver(opts.KubernetesVersion); !ok {
 		return "", &UserError{Msg: fmt.Sprintf("Kubernetes version %q is not of the form vX.Y.Z (e.g. %s)", opts.KubernetesVersion, DefaultKubernetesVersion)}
 	}
+	for _, tool := range []string{"go", "docker"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "", &UserError{Msg: fmt.Sprintf("%s is not installed; the node image build needs it (see README: make deps)", tool)}
+		}
+	}
+	b, err := newBuilder(opts, 9, true)
+	if err != nil {
+		return "", err
+	}
+	return b.build(ctx)
+}
+
+// newBuilder fills in the options' defaults and returns a builder of steps
+// steps; needSource finds kdrill's source tree when no folder is given.
+func newBuilder(opts Options, steps int, needSource bool) (*builder, error) {
 	if opts.CacheDir == "" {
 		opts.CacheDir = DefaultCacheDir()
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
-	if opts.SourceDir == "" {
+	if needSource && opts.SourceDir == "" {
 		dir, err := FindSourceDir()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		opts.SourceDir = dir
 	}
-	for _, tool := range []string{"go", "docker"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return "", &UserError{Msg: fmt.Sprintf("%s is not installed; the node image build needs it (see README: make deps)", tool)}
-		}
-	}
-	b := &builder{
-		stepper: stepper{out: opts.Progress, logDir: filepath.Join(opts.CacheDir, "logs"), total: 9},
+	return &builder{
+		stepper: stepper{out: opts.Progress, logDir: filepath.Join(opts.CacheDir, "logs"), total: steps},
 		opts:    opts,
 		cache:   opts.CacheDir,
-	}
-	return b.build(ctx)
+	}, nil
 }
 
 func (b *builder) build(ctx context.Context) (string, error) {

@@ -2,7 +2,6 @@ package nodeimage
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -11,25 +10,11 @@ import (
 // scratch, from the source tree), for clusters whose node image does not
 // carry it, such as kindest/node.
 func BuildEchoImage(ctx context.Context, opts Options) (string, error) {
-	if opts.CacheDir == "" {
-		opts.CacheDir = DefaultCacheDir()
+	b, err := newBuilder(opts, 1, true)
+	if err != nil {
+		return "", err
 	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
-	if opts.SourceDir == "" {
-		dir, err := FindSourceDir()
-		if err != nil {
-			return "", err
-		}
-		opts.SourceDir = dir
-	}
-	b := &builder{
-		stepper: stepper{out: opts.Progress, logDir: filepath.Join(opts.CacheDir, "logs"), total: 1},
-		opts:    opts,
-		cache:   opts.CacheDir,
-	}
-	err := b.step(ctx, "image "+EchoImage, func(ctx context.Context) (bool, error) {
+	err = b.step(ctx, "image "+EchoImage, func(ctx context.Context) (bool, error) {
 		bin, err := b.buildOwn(ctx)
 		if err != nil {
 			return false, err

@@ -3,7 +3,6 @@ package nodeimage
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -13,19 +12,12 @@ import (
 // scratch) from the same cached Go build the node image uses. Integration
 // tests run real etcd servers from it.
 func EtcdImage(ctx context.Context, opts Options, version string) (string, error) {
-	if opts.CacheDir == "" {
-		opts.CacheDir = DefaultCacheDir()
-	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
 	if _, _, _, ok := parseSemver(version); !ok {
 		return "", &UserError{Msg: fmt.Sprintf("etcd version %q is not of the form vX.Y.Z", version)}
 	}
-	b := &builder{
-		stepper: stepper{out: opts.Progress, logDir: filepath.Join(opts.CacheDir, "logs"), total: 2},
-		opts:    opts,
-		cache:   opts.CacheDir,
+	b, err := newBuilder(opts, 2, false)
+	if err != nil {
+		return "", err
 	}
 	ref := "kdrill/etcd:" + version
 	var bin string
@@ -36,7 +28,7 @@ func EtcdImage(ctx context.Context, opts Options, version string) (string, error
 	}); err != nil {
 		return "", err
 	}
-	err := b.step(ctx, "image "+ref, func(ctx context.Context) (bool, error) {
+	err = b.step(ctx, "image "+ref, func(ctx context.Context) (bool, error) {
 		if err := os.MkdirAll(filepath.Join(b.cache, "tmp"), 0o755); err != nil {
 			return false, err
 		}
