@@ -2,7 +2,6 @@ package kind
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -340,5 +339,3 @@ func Down(ctx context.Context, o Options) error {
 	}
 	return nil
 }
-
-var errNotReady = errors.New("not ready")

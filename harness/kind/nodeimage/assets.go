@@ -49,7 +49,7 @@ func writeAssets(root, dir string) error {
 			return err
 		}
 		mode := os.FileMode(0o644)
-		if isExecutable(rel, data) {
+		if isExecutable(data) {
 			mode = 0o755
 		}
 		return os.WriteFile(target, data, mode)
@@ -58,7 +58,7 @@ func writeAssets(root, dir string) error {
 
 // isExecutable reports whether an embedded file is a script: embed keeps no
 // file modes, so a shebang decides.
-func isExecutable(_ string, data []byte) bool {
+func isExecutable(data []byte) bool {
 	return len(data) > 2 && data[0] == '#' && data[1] == '!'
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -225,7 +224,7 @@ func (b *builder) build(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if err := b.step(ctx, "verify "+tag, func(ctx context.Context) (bool, error) {
-		return false, b.verify(ctx, tag, images)
+		return false, b.verify(ctx, tag)
 	}); err != nil {
 		return "", err
 	}
@@ -307,8 +306,11 @@ func (b *builder) kubeadmImages(ctx context.Context, kubeadm, version string) (k
 	}
 	var k kubeadmImages
 	for _, ref := range strings.Fields(out) {
-		name := ref[:strings.LastIndex(ref, ":")]
-		switch filepath.Base(name) {
+		i := strings.LastIndex(ref, ":")
+		if i < 0 {
+			continue // not an image reference; the completeness check below catches a bad list
+		}
+		switch filepath.Base(ref[:i]) {
 		case "kube-apiserver":
 			k.apiserver = ref
 		case "kube-controller-manager":
@@ -441,5 +443,3 @@ func sortedRefs(refs []string) []string {
 	sort.Strings(out)
 	return out
 }
-
-var errNotRoot = errors.New("not root")

@@ -247,7 +247,7 @@ func (b *builder) checkRefs(ctx context.Context, container string, k kubeadmImag
 
 // verify checks the committed image carries the files kind reads at
 // cluster creation.
-func (b *builder) verify(ctx context.Context, tag string, _ kubeadmImages) error {
+func (b *builder) verify(ctx context.Context, tag string) error {
 	out, err := b.output(ctx, "", nil, nil, "docker", "run", "--rm", "--entrypoint", "cat", tag, "/kind/version")
 	if err != nil {
 		return fmt.Errorf("read /kind/version: %w", err)
