@@ -29,7 +29,11 @@ type Revert func(ctx context.Context) error
 // Inject plans f, journals it, applies it, and returns the function that
 // reverts it and marks the journal entry done. If Apply fails, whatever it
 // did is reverted before Inject returns the error.
-func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault) (Revert, error) {
+//
+// applying, if not nil, is called right before Apply: planning and the
+// journal's fsync come first and take time, and a drill measuring from the
+// moment of the fault wants the later instant.
+func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault, applying func()) (Revert, error) {
 	p, err := f.Plan(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", f.Name(), err)
@@ -43,6 +47,9 @@ func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault)
 			return &RevertError{Fault: f.Name(), ID: e.ID, Err: err}
 		}
 		return j.Reverted(e.ID)
+	}
+	if applying != nil {
+		applying()
 	}
 	if err := f.Apply(ctx, t, p); err != nil {
 		// The context may be what failed; the undo gets a fresh one.

@@ -45,15 +45,15 @@ func TestInject(t *testing.T) {
 		wantPendingAfter int
 		wantErr          bool
 	}{
-		{"applied then reverted", nil, nil, []string{"plan", "apply", "revert:v"}, 0, false},
-		{"failed apply is reverted", errors.New("boom"), nil, []string{"plan", "apply", "revert:v"}, 0, true},
-		{"failed revert stays journaled", nil, errors.New("stuck"), []string{"plan", "apply", "revert:v"}, 1, true},
+		{"applied then reverted", nil, nil, []string{"plan", "applying", "apply", "revert:v"}, 0, false},
+		{"failed apply is reverted", errors.New("boom"), nil, []string{"plan", "applying", "apply", "revert:v"}, 0, true},
+		{"failed revert stays journaled", nil, errors.New("stuck"), []string{"plan", "applying", "apply", "revert:v"}, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
 			f := &recorder{j: j, applyErr: tt.applyErr, revertErr: tt.revErr}
-			revert, err := Inject(ctx, j, ref, nil, f)
+			revert, err := Inject(ctx, j, ref, nil, f, func() { f.calls = append(f.calls, "applying") })
 			if err == nil {
 				err = revert(ctx)
 			}

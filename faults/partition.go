@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,11 +114,25 @@ func (p *Partition) Apply(ctx context.Context, t harness.Target, params Params) 
 }
 
 // Revert implements Fault: delete every planned rule while it exists. Rules
-// already gone (a node restarted, a second revert) are fine.
+// already gone (a node restarted, a second revert) are fine, and so is a
+// node that is gone or stopped: its rules went with its network.
 func (p *Partition) Revert(ctx context.Context, t harness.Target, params Params) error {
 	nodes, rules := rulesByNode(params)
+	present, err := t.Nodes(ctx)
+	if err != nil {
+		return err
+	}
 	var failed []string
 	for _, n := range nodes {
+		if !slices.ContainsFunc(present, func(h harness.Node) bool { return h.Name == n }) {
+			continue
+		}
+		// A stopped machine lost its rules with its network namespace.
+		if m, ok := t.(Machines); ok {
+			if running, err := m.NodeRunning(ctx, n); err == nil && !running {
+				continue
+			}
+		}
 		var script strings.Builder
 		for _, r := range rules[n] {
 			tool, spec, _ := strings.Cut(r, " ")

@@ -16,7 +16,6 @@ import (
 	"github.com/kdrill/kdrill/harness/clock"
 	"github.com/kdrill/kdrill/harness/ledger"
 	"github.com/kdrill/kdrill/harness/probe"
-	"github.com/kdrill/kdrill/harness/probe/etcdprobe"
 	"github.com/kdrill/kdrill/harness/probe/kubeprobe"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
@@ -43,6 +42,18 @@ type Options struct {
 	BackupDir      string
 	// Logger gets progress lines; nil discards.
 	Logger *slog.Logger
+	// ForceStop makes vm-shutdown cut the machine's power rather than stop
+	// it cleanly (faults.MachineStop.Force).
+	ForceStop bool
+	// Progress, if set, gets the drill's status at each phase change and
+	// about once a second in between. Calls come one at a time, from more
+	// than one goroutine; each must return quickly.
+	Progress func(Status)
+	// BeforePhase, if set, is called before each phase but PhaseRecover
+	// (which begins the instant the fault is in), with what the phase will
+	// do and what to watch; it may wait for a person. An error stops the
+	// drill: whatever is injected is reverted, and the result is an error.
+	BeforePhase func(ctx context.Context, scenario string, phase Phase, next Narration) error
 }
 
 func (o Options) withDefaults() Options {
@@ -109,7 +120,15 @@ type run struct {
 	hist   probe.History
 	client kubeClient
 	write  *kubeprobe.WriteProber
+	sched  *kubeprobe.SchedulingProber // only where scheduling is measured
 	cp     string
+	// cpNode is the control-plane node as it was before the fault.
+	cpNode harness.Node
+	// podCIDRs maps node names to their pod ranges, for the partition.
+	podCIDRs map[string]string
+	// controlPlaneBackup is the control plane's certificates and
+	// configuration, for drills that re-provision it.
+	controlPlaneBackup string
 	// injectedAt is when the fault went in.
 	injectedAt time.Time
 	// backupDir holds the drill's etcd snapshots.
@@ -117,6 +136,26 @@ type run struct {
 	// mitigation says how the mitigation acted, once it has; empty if it
 	// did not before the deadline.
 	mitigation string
+	// step describes the drill, for BeforePhase; rep reports its status.
+	step Step
+	rep  *reporter
+	// stopped is why the drill stopped early at a phase boundary.
+	stopped error
+}
+
+// enter calls BeforePhase before phase p (unless the drill is already
+// stopping) and reports p. It returns why the drill must stop, if it must.
+func (d *run) enter(ctx context.Context, p Phase) error {
+	if d.stopped == nil && d.o.BeforePhase != nil {
+		if err := d.o.BeforePhase(ctx, d.id, p, narrate(d.step, p, d.o)); err != nil {
+			d.stopped = fmt.Errorf("stopped before %s: %w", p, err)
+		}
+	}
+	if d.stopped == nil && ctx.Err() != nil {
+		d.stopped = fmt.Errorf("interrupted before %s: %w", p, ctx.Err())
+	}
+	d.rep.phase(p)
+	return d.stopped
 }
 
 func (d *run) run(ctx context.Context) (results.Scenario, error) {
@@ -131,7 +170,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	if len(cps) != 1 {
 		return results.Errored(d.id, fmt.Errorf("want one control-plane node, found %d", len(cps))), nil
 	}
-	d.cp = cps[0].Name
+	d.cp, d.cpNode = cps[0].Name, cps[0]
 	if d.sc.needsWorkers && len(harness.ByRole(nodes, harness.RoleWorker)) == 0 {
 		return results.Errored(d.id, fmt.Errorf("%s needs worker nodes; the cluster has none", d.id)), nil
 	}
@@ -141,13 +180,22 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		return results.Errored(d.id, err), nil
 	}
 	defer closeProbers()
+	d.step, _ = Plan(d.id, d.cp, d.o)
+	if err := d.enter(ctx, PhaseBaseline); err != nil {
+		return results.Errored(d.id, fmt.Errorf("%w; nothing was injected", err)), nil
+	}
 
 	pctx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
 	runner := &probe.Runner{Logger: d.log}
 	probesDone := make(chan error, 1)
 	start := time.Now()
-	go func() { probesDone <- runner.Run(pctx, &d.hist, probers...) }()
+	d.rep = newReporter(d.o.Progress, clock.Real(), d.id, &d.hist, d.o.Debounce, rtoOf(bounds), proberNames(probers))
+	stopTicking := d.rep.tick(ctx)
+	defer stopTicking()
+	defer d.rep.phase(PhaseDone)
+	go func() { probesDone <- runner.Run(pctx, d.rep, probers...) }()
+	d.rep.phase(PhaseBaseline)
 
 	d.log.Info("waiting for a healthy cluster before the fault")
 	if err := d.waitHealthy(ctx, start); err != nil {
@@ -156,6 +204,11 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		return results.Errored(d.id, fmt.Errorf("cluster not healthy before the fault: %w", err)), nil
 	}
 	sleep(ctx, d.o.Baseline)
+	if err := d.enter(ctx, PhaseInject); err != nil {
+		stopProbes()
+		<-probesDone
+		return results.Errored(d.id, fmt.Errorf("%w; nothing was injected", err)), nil
+	}
 
 	// Mitigations that act by themselves are in place before the fault,
 	// as an alarm would be.
@@ -185,9 +238,10 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 
 	fault := d.sc.fault(d)
 	d.log.Info("injecting fault", "fault", fault.Name(), "node", d.cp)
-	d.injectedAt = time.Now()
-	d.events.Record(timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
-	revert, err := faults.Inject(ctx, d.env.Journal, d.env.Ref, d.env.Target, fault)
+	revert, err := faults.Inject(ctx, d.env.Journal, d.env.Ref, d.env.Target, fault, func() {
+		e := d.events.Record(timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
+		d.injectedAt = e.Time
+	})
 	if err != nil {
 		stopProbes()
 		<-probesDone
@@ -216,6 +270,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	// Whatever happens below (an error, a panic, ctx cancelled by Ctrl-C)
 	// the fault is reverted.
 	defer doRevert()
+	d.rep.update(func(s *Status) { s.Injected, s.Phase = d.injectedAt, PhaseRecover })
 
 	if d.sc.act != nil && !d.o.MitigationOff {
 		go d.act(mctx)
@@ -223,7 +278,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	deadline := d.injectedAt.Add(bounds.MaxRTO.D() + 10*time.Second)
 	d.log.Info("waiting for recovery", "deadline", time.Until(deadline).Round(time.Second))
 	recovered := d.waitRecovered(ctx, before, deadline)
-	if recovered {
+	if recovered && d.enter(ctx, PhaseTail) == nil {
 		sleep(ctx, d.o.Tail)
 	}
 	stopMitigation()
@@ -231,11 +286,13 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	<-probesDone
 	end := time.Now()
 
+	_ = d.enter(ctx, PhaseRevert) // stopped or not, the fault is reverted
 	revertErr := doRevert()
 	if revertErr != nil {
 		return results.Errored(d.id, revertErr), revertErr
 	}
 	d.log.Info("fault reverted; waiting for the cluster to be healthy again")
+	_ = d.enter(ctx, PhaseVerify)
 	healthy := d.waitHealthyAfter(ctx)
 
 	var writes *ledger.Report
@@ -247,6 +304,10 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_ = d.write.Cleanup(cctx)
+		if d.sched != nil {
+			// Pods of attempts cut short (by a partition, a fence) stay.
+			_ = d.sched.Cleanup(cctx)
+		}
 		cancel()
 	}
 
@@ -287,6 +348,9 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		// nothing about the mitigation.
 		res.Verdict = slo.Error
 		res.Reason = "interrupted before recovery could be judged; the fault was reverted"
+	} else if d.stopped != nil {
+		res.Verdict = slo.Error
+		res.Reason = d.stopped.Error() + "; the fault was reverted"
 	}
 	return res, nil
 }
@@ -312,6 +376,14 @@ func (d *run) startBackups(ctx context.Context) error {
 	go b.run(ctx, first)
 	if err := <-first; err != nil {
 		return fmt.Errorf("first etcd backup: %w", err)
+	}
+	if d.sc.reprovision {
+		path, err := faults.BackupControlPlane(ctx, d.env.Target, d.cp, dir)
+		if err != nil {
+			return err
+		}
+		d.controlPlaneBackup = path
+		d.events.Record(BackupTaken, "control-plane-backup", map[string]string{"path": path})
 	}
 	return nil
 }
@@ -364,24 +436,33 @@ func (d *run) probers(ctx context.Context) ([]probe.Prober, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	read, err := kubeprobe.NewRead(c, kubeprobe.ReadOptions{})
+	// The API probers ask four times a second with a short timeout: the
+	// RTO is measured from their outages, and a coarser grain shows up in
+	// it (docs/drills.md: the apiserver-crash RTO agrees with the
+	// runtime's timestamps to within a second).
+	read, err := kubeprobe.NewRead(c, kubeprobe.ReadOptions{Interval: apiProbeInterval, Timeout: apiProbeTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
-	d.write, err = kubeprobe.NewWrite(c, &ledger.Ledger{}, kubeprobe.WriteOptions{Run: runID(d.id)})
+	d.write, err = kubeprobe.NewWrite(c, &ledger.Ledger{}, kubeprobe.WriteOptions{Run: runID(d.id), Interval: apiProbeInterval, Timeout: apiProbeTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
 	kubelet := probe.Command(probe.Kubelet, probe.Schedule{Interval: 500 * time.Millisecond, Timeout: 2 * time.Second},
 		d.env.Target.Exec, d.cp, "curl", "-sf", "--max-time", "1", "http://127.0.0.1:10248/healthz")
 	ps := []probe.Prober{dp, read, d.write, kubelet}
+	if slices.Contains(slo.RecoveryProbers(d.id), probe.Scheduling) {
+		d.sched, err = kubeprobe.NewScheduling(c, kubeprobe.SchedulingOptions{Run: runID(d.id), Interval: 5 * time.Second, Timeout: 30 * time.Second})
+		if err != nil {
+			return nil, nil, err
+		}
+		ps = append(ps, d.sched)
+	}
 	closers := []func(){dp.Close}
 	if et, ok := d.env.Target.(harness.EtcdTarget); ok {
-		if e, err := et.Etcd(ctx); err == nil {
-			if ep, err := etcdprobe.New(etcdprobe.Options{Endpoints: e.Endpoints, TLS: e.TLS}); err == nil {
-				ps = append(ps, ep)
-				closers = append(closers, func() { ep.Close() })
-			}
+		if ep, err := newFollowingEtcd(ctx, et); err == nil {
+			ps = append(ps, ep)
+			closers = append(closers, func() { ep.Close() })
 		}
 	}
 	return ps, func() {
@@ -390,6 +471,12 @@ func (d *run) probers(ctx context.Context) ([]probe.Prober, func(), error) {
 		}
 	}, nil
 }
+
+// The API probers' schedule during a drill.
+const (
+	apiProbeInterval = 250 * time.Millisecond
+	apiProbeTimeout  = time.Second
+)
 
 // healthyProbers must all be passing before a fault goes in.
 var healthyProbers = []string{probe.DataPlane, probe.APIRead, probe.APIWrite, probe.Kubelet}
@@ -441,10 +528,12 @@ func (d *run) waitRecovered(ctx context.Context, before observation, deadline ti
 			if how, ok := d.sc.mitigated(ctx, d, before); ok {
 				d.mitigation = how
 				d.log.Info("mitigation acted", "how", how)
+				d.rep.update(func(s *Status) { s.Mitigation = how })
 			}
 		}
 		if d.mitigation != "" && len(d.unhealthy(d.injectedAt, append(recovery, probe.DataPlane))) == 0 {
 			d.log.Info("recovered", "after", time.Since(d.injectedAt).Round(100*time.Millisecond))
+			d.rep.update(func(s *Status) { s.Recovered = time.Since(d.injectedAt) })
 			return true
 		}
 		if !sleep(ctx, 500*time.Millisecond) {

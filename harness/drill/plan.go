@@ -51,6 +51,9 @@ func Plan(id, cp string, o Options) (Step, error) {
 		}
 	case slo.VMShutdown:
 		s.Fault = fmt.Sprintf("stop the control-plane machine %s", cp)
+		if o.ForceStop {
+			s.Fault += " (forced: a power cut, not a clean stop)"
+		}
 		s.MustHold = "existing pods and Services keep serving"
 		w := o.Watchdog
 		s.Mitigation = fmt.Sprintf("the status-check watchdog restarts the machine when %d of the last %d checks (every %s) failed", w.Datapoints, w.Evaluation, w.Period)
@@ -65,6 +68,14 @@ func Plan(id, cp string, o Options) (Step, error) {
 		s.Revert = "restore the newest snapshot if etcd is not healthy"
 		if off {
 			s.Mitigation = fmt.Sprintf("etcd is snapshotted every %s; the restore runbook is switched off: the drill must fail", o.BackupInterval)
+		}
+	case slo.NetworkPartition:
+		s.Fault = fmt.Sprintf("drop all traffic between %s (and its pods) and the workers (and theirs), both ways, with tagged iptables rules on every node", cp)
+		s.MustHold = "the workers' pods and Services keep serving; the control plane marks the workers NotReady; the workers cannot reach the API server"
+		s.Mitigation = fmt.Sprintf("etcd is snapshotted every %s and the control plane's certificates and configuration are backed up; once both sides have lost each other the runbook fences %s, launches a fresh control-plane machine in the workers' zone, restores both backups onto it, and waits for the workers to report to it", o.BackupInterval, cp)
+		s.Revert = "delete exactly the rules the fault added, on every node still there"
+		if off {
+			s.Mitigation = fmt.Sprintf("etcd is snapshotted every %s; the re-provisioning runbook is switched off: the drill must fail", o.BackupInterval)
 		}
 	}
 	return s, nil

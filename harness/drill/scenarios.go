@@ -28,6 +28,9 @@ type scenario struct {
 	fault    func(d *run) faults.Fault
 	watchdog bool // the status-check watchdog is this scenario's mitigation
 	backups  bool // etcd is snapshotted on a schedule during the drill
+	// reprovision: the mitigation re-provisions the control plane, so the
+	// drill also backs up its certificates and configuration.
+	reprovision bool
 	// act is a mitigation the drill performs itself (a runbook), started
 	// right after the fault; it records its own events.
 	act          func(ctx context.Context, d *run) error
@@ -75,7 +78,7 @@ var scenarios = map[string]scenario{
 			if err != nil || id == "" || id == before["container"] {
 				return "", false
 			}
-			d.events.Record(timeline.MitigationFinished, "kubelet", map[string]string{"restarted": "kube-apiserver", "container": short(id), "container_created": created.Format(time.RFC3339Nano)})
+			d.events.Record(timeline.MitigationFinished, "kubelet", map[string]string{"restarted": "kube-apiserver", "container": short(id), "replaced": short(before["container"]), "container_created": created.Format(time.RFC3339Nano)})
 			return fmt.Sprintf("the kubelet restarted kube-apiserver: new container %s created %s after the fault", short(id), created.Sub(d.injectedAt).Round(10*time.Millisecond)), true
 		},
 		notMitigated: "kube-apiserver did not recover: the kubelet did not restart its static pod",
@@ -127,7 +130,7 @@ var scenarios = map[string]scenario{
 		},
 	},
 	slo.VMShutdown: {
-		fault:        func(*run) faults.Fault { return &faults.MachineStop{} },
+		fault:        func(d *run) faults.Fault { return &faults.MachineStop{Force: d.o.ForceStop} },
 		watchdog:     true,
 		needsWorkers: true,
 		observe:      func(context.Context, *run) (observation, error) { return observation{}, nil },

@@ -39,6 +39,11 @@ func Get(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	c.WorkloadURLs = urls(ports)
+	// etcd's folder is the control plane's mount: a re-provisioned
+	// control plane has one of its own.
+	if cs, err := inspect(ctx, c.ControlPlane()); err == nil && cs[0].etcdSource() != "" {
+		c.EtcdDir = cs[0].etcdSource()
+	}
 	if err := newProvider(io.Discard).ExportKubeConfig(o.Name, c.Kubeconfig, false); err != nil {
 		// kind reads the kubeconfig off the control-plane node, which may
 		// be the very thing a drill stopped; the copy from cluster up
@@ -65,6 +70,7 @@ func (c *Cluster) Nodes(ctx context.Context) ([]harness.Node, error) {
 		return nil, fmt.Errorf("list nodes of %s: %w", c.Name, err)
 	}
 	var out []harness.Node
+	var names []string
 	for _, n := range nodes {
 		role, err := n.Role()
 		if err != nil {
@@ -79,6 +85,21 @@ func (c *Cluster) Nodes(ctx context.Context) ([]harness.Node, error) {
 			hn.Address, hn.Address6 = v4, v6
 		}
 		out = append(out, hn)
+		names = append(names, hn.Name)
+	}
+	// A machine re-provisioned into another zone says so on its container.
+	if len(names) > 0 {
+		cs, err := inspect(ctx, names...)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			for _, ct := range cs {
+				if ct.Name == out[i].Name && ct.Config.Labels[zoneLabel] != "" {
+					out[i].Zone = ct.Config.Labels[zoneLabel]
+				}
+			}
+		}
 	}
 	slices.SortFunc(out, func(a, b harness.Node) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -9,7 +9,7 @@ import (
 // results file refer to probers by these names.
 const (
 	DataPlane  = "data-plane" // HTTP GETs to the workload
-	APIRead    = "api-read"   // /readyz and a cheap GET
+	APIRead    = "api-read"   // a quorum GET
 	APIWrite   = "api-write"  // ConfigMap writes recorded in the ledger
 	Scheduling = "scheduling" // a new pod to Running
 	Etcd       = "etcd"       // etcd endpoint health and status

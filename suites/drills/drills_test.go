@@ -6,7 +6,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/kdrill/kdrill/harness"
 	"github.com/kdrill/kdrill/harness/drill"
+	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
 )
@@ -49,6 +51,9 @@ var _ = Describe(slo.APIServerCrash, Label("kind", "disruptive", slo.APIServerCr
 	})
 	It("recovers within the RTO and keeps data-plane availability", func() {
 		sloHolds(res)
+	})
+	It("measures an RTO within a second of the container runtime's timestamps", func(ctx SpecContext) {
+		measuredRTOMatchesRuntime(ctx, res)
 	})
 	It("loses no acknowledged write", func() {
 		Expect(res.LostAcknowledgedWrites).NotTo(BeNil(), "the writes were not verified")
@@ -124,6 +129,35 @@ var _ = Describe(slo.EtcdDataLoss, Label("kind", "disruptive", slo.EtcdDataLoss)
 	It("loses nothing acknowledged before the backup, and no more than one backup interval after it", func() {
 		expectCheck(res, "nothing_lost_before_backup")
 		expectCheck(res, slo.CheckRPO)
+	})
+	It("recovers within the RTO and keeps data-plane availability", func() {
+		sloHolds(res)
+	})
+})
+
+var _ = Describe(slo.NetworkPartition, Label("kind", "disruptive", slo.NetworkPartition), Ordered, func() {
+	var res results.Scenario
+	BeforeAll(func(ctx SpecContext) {
+		res = runDrill(ctx, slo.NetworkPartition, drillOptions())
+	}, NodeTimeout(15*time.Minute))
+
+	It("keeps the workers' pods serving through the partition", func() {
+		expectCheck(res, "workload_kept_serving")
+	})
+	It("has the control plane mark the workers NotReady, and the workers lose the API server", func() {
+		expectCheck(res, "control_plane_saw_workers_not_ready")
+		expectCheck(res, "workers_lost_the_api")
+	})
+	It("re-provisions the control plane in the workers' zone from the latest backup", func(ctx SpecContext) {
+		expectCheck(res, "mitigation_acted")
+		nodes, err := env.Target.Nodes(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		cps := harness.ByRole(nodes, harness.RoleControlPlane)
+		Expect(cps).To(HaveLen(1))
+		Expect(cps[0].Zone).To(Equal(kind.WorkerZone), "the control plane should now run in the workers' zone")
+	})
+	It("loses nothing acknowledged before the backup it restored", func() {
+		expectCheck(res, "nothing_lost_before_backup")
 	})
 	It("recovers within the RTO and keeps data-plane availability", func() {
 		sloHolds(res)

@@ -50,6 +50,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		{slo.KubeletCrash, []string{"--mitigation-off"}},
 		{slo.VMShutdown, []string{"--watchdog-period", "10m"}},
 		{slo.EtcdDataLoss, []string{"--mitigation-off"}},
+		{slo.NetworkPartition, []string{"--mitigation-off"}},
 	} {
 		It("reverts "+tc.id+" on SIGINT and exits non-zero", func(ctx SpecContext) {
 			journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
@@ -63,6 +64,20 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 			expectHealthy(ctx)
 		}, NodeTimeout(10*time.Minute))
 	}
+
+	It("leaves a SIGKILLed network-partition to kdrill recover, which is idempotent", func(ctx SpecContext) {
+		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
+		s := start(journal, "--scenario", slo.NetworkPartition, "--mitigation-off")
+		s.Kill()
+		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
+
+		rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(rec).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
+		Expect(rec.Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
+		expectHealthy(ctx)
+		expectNothingPending(kdrill, journal)
+	}, NodeTimeout(10*time.Minute))
 
 	It("leaves a SIGKILLed vm-shutdown to kdrill recover, which is idempotent", func(ctx SpecContext) {
 		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")

@@ -46,7 +46,7 @@ var _ = Describe("the network-partition fault", Label("kind", "disruptive", "net
 			Expect(tagged(n.Name)).To(BeZero(), "rules on %s before the fault", n.Name)
 		}
 
-		revert, err := faults.Inject(ctx, env.Journal, env.Ref, c, &faults.Partition{PodCIDRs: podCIDRs})
+		revert, err := faults.Inject(ctx, env.Journal, env.Ref, c, &faults.Partition{PodCIDRs: podCIDRs}, nil)
 		Expect(err).NotTo(HaveOccurred())
 		reverted := false
 		DeferCleanup(func(ctx context.Context) error {

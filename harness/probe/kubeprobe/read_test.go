@@ -22,8 +22,8 @@ func TestReadProbe(t *testing.T) {
 		wantErr string
 	}{
 		{name: "healthy", wantOK: true},
-		{name: "not ready", mode: "unready", wantErr: "GET /readyz"},
-		{name: "down", mode: "down", wantErr: "GET /readyz"},
+		{name: "serving before it reports ready", mode: "unready", wantOK: true},
+		{name: "down", mode: "down", wantErr: "get namespace"},
 		{name: "read fails", ns: "missing", wantErr: "get namespace missing"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,196 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/etcdsnap"
+)
+
+// NodeReplacer is a target that can terminate a machine and launch a fresh
+// one in its place, in a given zone (kind: a new node container; a cloud:
+// an instance from the old one's launch template).
+type NodeReplacer interface {
+	// ReplaceNode terminates old's machine and launches a new one of the
+	// same name in zone, at an address other than old's.
+	ReplaceNode(ctx context.Context, old harness.Node, zone string) (harness.Node, error)
+}
+
+// controlPlaneFiles is what a kubeadm control-plane machine holds besides
+// etcd's data and cannot be made again without the cluster changing
+// identity: the CAs and every certificate, the kubeconfigs, the static-pod
+// manifests and the kubelet's configuration and client certificate. The
+// kubeadm configuration kind leaves in /kind comes along when present.
+var controlPlaneFiles = []string{
+	"etc/kubernetes",
+	"var/lib/kubelet/config.yaml",
+	"var/lib/kubelet/kubeadm-flags.env",
+	"var/lib/kubelet/pki",
+	"kind/kubeadm.conf",
+}
+
+// BackupControlPlane copies the control plane's certificates and
+// configuration off node into a gzipped tar under dir and returns its path.
+// With an etcd snapshot it is everything a fresh machine needs to become
+// the same control plane.
+func BackupControlPlane(ctx context.Context, t harness.Target, node, dir string) (string, error) {
+	script := "set -e; cd /; files=; for f in " + strings.Join(controlPlaneFiles, " ") +
+		"; do if [ -e \"$f\" ]; then files=\"$files $f\"; fi; done; tar -czf - $files | base64 -w0"
+	out, err := sh(ctx, t, node, script)
+	if err != nil {
+		return "", fmt.Errorf("back up the control plane's files: %w", err)
+	}
+	data, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(out)))
+	if err != nil {
+		return "", fmt.Errorf("back up the control plane's files: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("control-plane-%d.tar.gz", time.Now().UnixNano()))
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// Reprovision says how to bring a control plane back on a fresh machine.
+type Reprovision struct {
+	// Old is the control-plane node as it was before the fault, with its
+	// addresses and zone; the new machine keeps its name.
+	Old harness.Node
+	// Zone is where the new machine goes: the workers' zone.
+	Zone string
+	// Backup is a BackupControlPlane file, Snapshot an etcd snapshot.
+	Backup, Snapshot string
+	// Step, if set, hears each step as it starts.
+	Step func(what string)
+}
+
+// ReprovisionControlPlane is the seed's option 1 for a partitioned control
+// plane: terminate the unreachable machine (it must be fenced off already),
+// launch a fresh one in the workers' zone, restore etcd's data from the
+// snapshot and the certificates and configuration from the backup, and
+// start it. The machine keeps the control plane's name, which is how the
+// workers reach it; its address is new, so every file naming the old
+// address is rewritten and the certificates that carry it are reissued
+// from the restored CAs. It returns the new machine.
+func ReprovisionControlPlane(ctx context.Context, t harness.Target, r Reprovision) (harness.Node, error) {
+	step := r.Step
+	if step == nil {
+		step = func(string) {}
+	}
+	rep, ok := t.(NodeReplacer)
+	if !ok {
+		return harness.Node{}, fmt.Errorf("this target cannot launch machines")
+	}
+	vol, ok := t.(EtcdVolume)
+	if !ok {
+		return harness.Node{}, fmt.Errorf("this target gives no access to etcd's data folder")
+	}
+	tarball, err := os.ReadFile(r.Backup)
+	if err != nil {
+		return harness.Node{}, fmt.Errorf("read the control-plane backup: %w", err)
+	}
+	old, node := r.Old, r.Old.Name
+
+	step("launch a fresh control-plane machine in " + r.Zone)
+	fresh, err := rep.ReplaceNode(ctx, old, r.Zone)
+	if err != nil {
+		return harness.Node{}, err
+	}
+	if fresh.Address == "" {
+		return fresh, fmt.Errorf("the new %s has no address", node)
+	}
+
+	step("restore etcd's data from " + filepath.Base(r.Snapshot))
+	peer := "https://" + fresh.Address + ":2380"
+	if _, err := etcdsnap.Restore(ctx, r.Snapshot, etcdsnap.RestoreOptions{
+		DataDir:        filepath.Join(vol.EtcdDataDir(), "restore"),
+		Name:           node,
+		PeerURLs:       []string{peer},
+		InitialCluster: node + "=" + peer,
+		RevisionBump:   1_000_000,
+	}); err != nil {
+		return fresh, fmt.Errorf("restore %s: %w", r.Snapshot, err)
+	}
+	if err := os.Rename(filepath.Join(vol.EtcdDataDir(), "restore", "member"), filepath.Join(vol.EtcdDataDir(), "member")); err != nil {
+		return fresh, fmt.Errorf("move the restored data in place: %w", err)
+	}
+	os.RemoveAll(filepath.Join(vol.EtcdDataDir(), "restore"))
+
+	step("wait for the new machine to boot")
+	if err := waitNode(ctx, t, node, 2*time.Minute, "the new machine's container runtime", "crictl info >/dev/null 2>&1"); err != nil {
+		return fresh, err
+	}
+
+	step("copy the certificates and configuration onto it")
+	const staged = "/tmp/kdrill-control-plane.tar.gz.b64"
+	enc := base64.StdEncoding.EncodeToString(tarball)
+	if _, err := sh(ctx, t, node, "rm -f "+staged); err != nil {
+		return fresh, err
+	}
+	for len(enc) > 0 {
+		n := min(len(enc), 48*1024)
+		if _, err := sh(ctx, t, node, fmt.Sprintf("printf %%s '%s' >>%s", enc[:n], staged)); err != nil {
+			return fresh, fmt.Errorf("copy the backup onto %s: %w", node, err)
+		}
+		enc = enc[n:]
+	}
+
+	step("rewrite the old address, reissue its certificates and start the kubelet")
+	if _, err := sh(ctx, t, node, restoreScript(staged, old, fresh, old.Zone, r.Zone)); err != nil {
+		return fresh, fmt.Errorf("restore the control plane's files on %s: %w", node, err)
+	}
+	return fresh, nil
+}
+
+// restoreScript unpacks the backup on the fresh machine, rewrites the old
+// machine's addresses and zone, reissues the certificates that name an
+// address (the API server's, etcd's serving and peer ones) from the
+// restored CAs, and only then puts the static-pod manifests in place and
+// starts the kubelet.
+func restoreScript(staged string, old, fresh harness.Node, oldZone, zone string) string {
+	var rewrite []string
+	for _, p := range [][2]string{{old.Address, fresh.Address}, {old.Address6, fresh.Address6}} {
+		if p[0] == "" || p[1] == "" || p[0] == p[1] {
+			continue
+		}
+		rewrite = append(rewrite, fmt.Sprintf(`-e 's#\b%s\b#%s#g'`, regexp.QuoteMeta(p[0]), p[1]))
+	}
+	if oldZone != "" && zone != "" && oldZone != zone {
+		rewrite = append(rewrite, fmt.Sprintf(`-e 's#zone=%s\b#zone=%s#g'`, regexp.QuoteMeta(oldZone), zone))
+	}
+	sed := ":"
+	if len(rewrite) > 0 {
+		sed = "find etc/kubernetes kind var/lib/kubelet -type f \\( -name '*.yaml' -o -name '*.conf' -o -name '*.env' \\) -exec sed -i " + strings.Join(rewrite, " ") + " {} +"
+	}
+	return fmt.Sprintf(`set -e
+rm -rf /tmp/kdrill-restore && mkdir -p /tmp/kdrill-restore && cd /tmp/kdrill-restore
+base64 -d %[1]s | tar -xzf -
+mkdir -p kind
+%[2]s
+mv etc/kubernetes/manifests /tmp/kdrill-restore-manifests
+mkdir -p /etc/kubernetes /var/lib/kubelet /kind
+cp -a etc/kubernetes/. /etc/kubernetes/
+cp -a var/lib/kubelet/. /var/lib/kubelet/
+if [ -f kind/kubeadm.conf ]; then cp kind/kubeadm.conf /kind/kubeadm.conf; fi
+printf %%s '%[3]s' >/kind/old-ipv4
+if [ -n '%[4]s' ]; then printf %%s '%[4]s' >/kind/old-ipv6; fi
+cd /etc/kubernetes/pki
+rm -f apiserver.crt apiserver.key etcd/server.crt etcd/server.key etcd/peer.crt etcd/peer.key
+kubeadm init phase certs apiserver --config /kind/kubeadm.conf
+kubeadm init phase certs etcd-server --config /kind/kubeadm.conf
+kubeadm init phase certs etcd-peer --config /kind/kubeadm.conf
+mkdir -p /etc/kubernetes/manifests
+cp /tmp/kdrill-restore-manifests/* /etc/kubernetes/manifests/
+rm -rf /tmp/kdrill-restore /tmp/kdrill-restore-manifests %[1]s
+systemctl enable kubelet >/dev/null 2>&1 || true
+systemctl restart kubelet
+`, staged, sed, fresh.Address, fresh.Address6)
+}
