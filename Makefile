@@ -47,10 +47,11 @@ drill: up ## build the image, bring the cluster up and run every drill (results 
 	$(BIN) run --name $(NAME) --out kdrill-out $(DRILL_FLAGS)
 
 .PHONY: unit
-unit: ## unit tests (no Docker needed)
+unit: ## unit tests and a 20 s fuzz of the config parser (no Docker needed)
 	@scripts/chromium.sh || echo "unit: no chromium: the report's browser test will skip, or fail under CI=true" >&2
 	$(GO) vet ./...
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /suites/)
+	$(GO) test ./harness/config -run '^$$' -fuzz FuzzParse -fuzztime 20s
 
 .PHONY: integration
 integration: image ## Ginkgo suites on a real kind cluster and real etcd containers (labels kind, docker)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/input"
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
@@ -74,13 +75,14 @@ func exitCode(err error) int {
 		ku *kind.UserError
 		nu *nodeimage.UserError
 		rf *revertFailure
+		gr *config.RefusedError
 	)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &rf):
 		return exitNoRevert
-	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu), input.Is(err):
+	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu), errors.As(err, &gr), input.Is(err):
 		return exitUsage
 	default:
 		return exitFailed

@@ -203,3 +203,132 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardRefuses runs 'kdrill run' against targets the guard must
+// refuse, and configs it must reject: each gets one error line, exit code
+// 2, and nothing injected (no undo journal is even opened). No Docker is
+// needed: the guard acts before kdrill looks for the cluster.
+func TestGuardRefuses(t *testing.T) {
+	dir := t.TempDir()
+	awsConfig := filepath.Join(dir, "aws.yaml")
+	write(t, awsConfig, `target:
+  provider: aws
+  name: lab
+  aws: {account_id: "123456789012", region: eu-west-1}
+allow: [aws:123456789012]
+`)
+	awsNotAllowed := filepath.Join(dir, "aws-not-allowed.yaml")
+	write(t, awsNotAllowed, "target:\n  provider: aws\n  name: lab\n  aws: {account_id: \"123456789012\", region: eu-west-1}\nallow: [aws:999999999999]\n")
+	allowLab := filepath.Join(dir, "allow-lab.yaml")
+	write(t, allowLab, "target: {name: lab}\nallow: [kind:lab]\n")
+	bad := filepath.Join(dir, "bad.yaml")
+	write(t, bad, "target: {name: lab}\nmitigations:\n  backups: {interval: 1s}\n")
+	noEngine := "DOCKER_HOST=unix://" + filepath.Join(dir, "no-such.sock")
+
+	tests := []struct {
+		name   string
+		args   []string
+		marker bool     // write the marker of cluster "lab" first
+		want   []string // substrings of the error line
+	}{
+		{"kind cluster kdrill did not create", []string{"run", "--name", "lab"}, false,
+			[]string{`refusing to drill kind cluster "lab": kdrill did not create it (no `, "created-by-kdrill.json", `add "kind:lab" to allow:`}},
+		{"aws without --yes, no terminal", []string{"run", "--config", awsConfig}, false,
+			[]string{`refusing to drill AWS cluster "lab" in account 123456789012 (eu-west-1)`, "needs --yes"}},
+		{"aws account not allowed", []string{"run", "--config", awsNotAllowed, "--yes"}, false,
+			[]string{`AWS account 123456789012 is not in the allow-list`}},
+		{"aws allowed and confirmed: not wired yet", []string{"run", "--config", awsConfig, "--yes"}, false,
+			[]string{"target.provider aws: not available in this kdrill yet; nothing was touched"}},
+		{"bad config", []string{"run", "--config", bad}, false,
+			[]string{bad + ":3: mitigations.backups.interval: must be at least 5s, got 1s"}},
+		{"bad --progress", []string{"run", "--progress", "fancy"}, true, []string{`--progress "fancy"`}},
+		// The guard lets these through; kdrill then finds no Docker engine.
+		{"allow-listed kind cluster", []string{"run", "--config", allowLab}, false, []string{"no Docker engine answers"}},
+		{"kind cluster kdrill created", []string{"run", "--name", "lab"}, true, []string{"no Docker engine answers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state := t.TempDir()
+			if tt.marker {
+				write(t, filepath.Join(mkdir(t, filepath.Join(state, "clusters", "lab")), "created-by-kdrill.json"), `{"name": "lab"}`)
+			}
+			cmd := exec.Command(kdrill, append(tt.args, "--state-dir", state, "--out", filepath.Join(state, "out"))...)
+			cmd.Env = append(os.Environ(), noEngine)
+			cmd.Stdin = strings.NewReader("lab\n") // not a terminal: no one to ask
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+				t.Fatalf("kdrill %s: err %v, want exit code %d; stderr:\n%s", strings.Join(tt.args, " "), err, exitUsage, stderr.String())
+			}
+			var errLines []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if strings.HasPrefix(l, "kdrill: ") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 {
+				t.Fatalf("want exactly one error line, got:\n%s", stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errLines[0], w) {
+					t.Errorf("error %q lacks %q", errLines[0], w)
+				}
+			}
+			for _, p := range []string{"journal.jsonl", "out"} {
+				if _, err := os.Stat(filepath.Join(state, p)); err == nil {
+					t.Errorf("%s exists: a refused run must not get that far", p)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigNotReadBySurprise checks that a kdrill.yaml in the working
+// folder is not read without --config, and that kdrill says so.
+func TestConfigNotReadBySurprise(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "kdrill.yaml"), "allow: [kind:lab]\n")
+	cmd := exec.Command(kdrill, "run", "--name", "lab", "--state-dir", t.TempDir())
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent.sock")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+		t.Fatalf("err %v, want exit code 2:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "note: ./kdrill.yaml is not read without --config kdrill.yaml") ||
+		!strings.Contains(string(out), `refusing to drill kind cluster "lab"`) {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestPlanConfig runs 'kdrill plan' on the example config with flags
+// over it.
+func TestPlanConfig(t *testing.T) {
+	cmd := exec.Command(kdrill, "plan", "--config", filepath.Join("..", "..", "kdrill.example.yaml"), "--name", "lab", "--scenario", "vm-shutdown", "--watchdog-period", "7s")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent.sock")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kdrill plan: %v", err)
+	}
+	for _, want := range []string{
+		`Plan for kind cluster "lab": 1 scenario(s)`,
+		`Guard: run drills it only if 'kdrill cluster up' created it, or the config's allow: names "kind:lab"`,
+		"1. vm-shutdown", "stop the control-plane machine lab-control-plane",
+		"2 of the last 2 checks (every 7s)",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func mkdir(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -5,8 +5,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/drill"
 )
+
+// guardNote says what 'kdrill run' will check before acting on t.
+func guardNote(t config.Target) string {
+	if t.Provider == config.Kind {
+		return fmt.Sprintf("run drills it only if 'kdrill cluster up' created it, or the config's allow: names \"kind:%s\"", t.Name)
+	}
+	return fmt.Sprintf("run drills it only if the config's allow: names \"aws:%s\"%s, and after --yes or its name typed at a terminal", t.AWS.AccountID, contextNote(t))
+}
+
+func contextNote(t config.Target) string {
+	if t.KubeContext == "" {
+		return ""
+	}
+	return fmt.Sprintf(" and \"context:%s\"", t.KubeContext)
+}
 
 func newPlanCmd() *cobra.Command {
 	var o runOptions
@@ -16,19 +32,25 @@ func newPlanCmd() *cobra.Command {
 		Long: `Prints, for each chosen scenario in the order run would drill them, the fault
 and the node it hits, what must hold while it lasts, which mitigation
 should act, the SLO bounds, and how the fault is reverted. It reads no
-cluster and changes nothing; it takes the same flags as run.`,
+cluster and changes nothing; it takes run's config file and drill flags.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ids, opts, err := drillPlan(o)
+			cfg, err := drillConfig(cmd, o)
 			if err != nil {
 				return err
 			}
+			t := cfg.Target
 			// kind names the control-plane node after the cluster.
-			cp := o.name + "-control-plane"
+			cp := t.Name + "-control-plane"
+			if t.Provider != config.Kind {
+				cp = "<control plane of " + t.Name + ">" // its node name is known only once the cluster is reached
+			}
+			ids := cfg.IDs()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Plan for cluster %q: %d scenario(s), one at a time; each waits for a healthy cluster first.\n", o.name, len(ids))
+			fmt.Fprintf(out, "Plan for %s: %d scenario(s), one at a time; each waits for a healthy cluster first.\n", t.Describe(), len(ids))
+			fmt.Fprintf(out, "Guard: %s\n", guardNote(t))
 			for i, id := range ids {
-				s, err := drill.Plan(id, cp, opts)
+				s, err := drill.Plan(id, cp, cfg.Options(id))
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/drill"
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
@@ -29,10 +30,13 @@ func journalPath(stateDir, flag string) string {
 }
 
 type runOptions struct {
-	name, stateDir, journal, config, out string
-	scenarios                            []string
-	watchdogPeriod, backupEvery          time.Duration
-	mitigationOff                        bool
+	name, stateDir, journal, config, slo, out string
+	scenarios                                 []string
+	watchdogPeriod, backupEvery               time.Duration
+	mitigationOff                             bool
+	// run only
+	yes, step bool
+	progress  string
 }
 
 // revertFailure is a fault the harness could not undo (exit code 3).
@@ -59,13 +63,19 @@ func newRunCmd() *cobra.Command {
 		Long: `Runs each chosen scenario in turn (all by default): probes the cluster healthy,
 injects the fault, lets the mitigation act, reverts the fault, and judges
 recovery against the SLOs. Writes DIR/results.json and DIR/junit.xml.
-Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
-3 when a fault could not be reverted.`,
+--config reads a drill config file (docs/config.md); flags given override it.
+It drills only a kind cluster kdrill created or a target the config's
+allow-list names, and refuses anything else before touching it.
+Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input
+or a refused target, 3 when a fault could not be reverted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDrills(cmd, o) },
 	}
 	f := cmd.Flags()
 	addDrillFlags(cmd, &o)
+	f.BoolVar(&o.yes, "yes", false, "run against a target that is not a local kind cluster without asking to type its name")
+	f.BoolVar(&o.step, "step", false, "pause before each phase of each scenario, say what it will do, and wait for Enter")
+	f.StringVar(&o.progress, "progress", progressAuto, "live progress on standard error: auto, tty (redrawn in place), plain (lines, for logs) or off")
 	f.StringVar(&o.stateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs, etcd data and the undo journal")
 	f.StringVar(&o.journal, "journal", "", "undo journal file (default <state-dir>/journal.jsonl)")
 	f.StringVar(&o.out, "out", "kdrill-out", "folder for results.json, report.html and junit.xml")
@@ -76,52 +86,91 @@ Exit code 0 when every SLO holds, 1 when one does not, 2 on bad input,
 // by run and plan.
 func addDrillFlags(cmd *cobra.Command, o *runOptions) {
 	f := cmd.Flags()
-	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name")
-	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to drill (repeatable; default: all): "+strings.Join(drill.Scenarios(), ", "))
-	f.StringVar(&o.config, "config", "", "SLO file (YAML, see docs/cli.md); default: the built-in SLOs")
+	f.StringVar(&o.config, "config", "", "drill config file, kdrill.yaml (docs/config.md); flags given override it")
+	f.StringVar(&o.name, "name", kind.DefaultName, "cluster name (target.name)")
+	f.StringSliceVar(&o.scenarios, "scenario", nil, "scenario to drill (repeatable; default: the config's, else all): "+strings.Join(drill.Scenarios(), ", "))
+	f.StringVar(&o.slo, "slo", "", "SLO file (YAML, the format of the config's slo:, docs/config.md); replaces the config's SLOs; default: the built-in SLOs")
 	f.DurationVar(&o.watchdogPeriod, "watchdog-period", drill.DefaultWatchdog.Period, "status-check period of the vm-shutdown watchdog (2 of 2 failed checks reboot)")
-	f.DurationVar(&o.backupEvery, "backup-interval", drill.DefaultBackupInterval, "how often etcd is snapshotted during etcd-data-loss (the RPO bound is one interval)")
+	f.DurationVar(&o.backupEvery, "backup-interval", drill.DefaultBackupInterval, "how often etcd is snapshotted during etcd-data-loss and network-partition (the RPO bound is one interval)")
 	f.BoolVar(&o.mitigationOff, "mitigation-off", false, "switch every scenario's mitigation off (the drills then show what happens without it, and fail)")
 }
 
-// drillPlan checks the drill flags and returns the scenarios, the SLOs and
-// the drill options they ask for.
-func drillPlan(o runOptions) ([]string, drill.Options, error) {
-	ids := o.scenarios
-	if len(ids) == 0 {
-		ids = drill.Scenarios()
-	}
-	for _, id := range ids {
-		if !drill.Known(id) {
-			return nil, drill.Options{}, &usageError{fmt.Sprintf("unknown scenario %q; known: %s", id, strings.Join(drill.Scenarios(), ", "))}
-		}
-	}
-	if o.watchdogPeriod < time.Second {
-		return nil, drill.Options{}, &usageError{fmt.Sprintf("--watchdog-period %s is below 1s", o.watchdogPeriod)}
-	}
-	if o.backupEvery < 5*time.Second {
-		return nil, drill.Options{}, &usageError{fmt.Sprintf("--backup-interval %s is below 5s", o.backupEvery)}
-	}
-	var cfg *slo.Config
+// drillConfig reads the --config file (or starts from the defaults) and
+// applies on top of it every drill flag given on the command line: flags
+// override the file, flags left out do not.
+func drillConfig(cmd *cobra.Command, o runOptions) (*config.Config, error) {
+	cfg := config.Default()
 	if o.config != "" {
 		var err error
-		if cfg, err = slo.Load(o.config); err != nil {
-			return nil, drill.Options{}, err
+		if cfg, err = config.Load(o.config); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(config.FileName); err == nil {
+		// Not read by itself: a config found lying around must not widen
+		// what kdrill may act on (its allow-list) behind anyone's back.
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: ./%s is not read without --config %s\n", config.FileName, config.FileName)
+	}
+	f := cmd.Flags()
+	if f.Changed("name") {
+		if err := config.ValidName(cfg.Target.Provider, o.name); err != nil {
+			return nil, &usageError{fmt.Sprintf("--name: %v", err)}
+		}
+		cfg.Target.Name = o.name
+	}
+	if f.Changed("scenario") {
+		var chosen []config.Scenario
+		for _, id := range o.scenarios {
+			if !drill.Known(id) {
+				return nil, &usageError{fmt.Sprintf("unknown scenario %q; known: %s", id, strings.Join(drill.Scenarios(), ", "))}
+			}
+			chosen = append(chosen, cfg.Scenario(id)) // the file's parameters still apply
+		}
+		if len(chosen) > 0 {
+			cfg.Scenarios = chosen
 		}
 	}
-	return ids, drill.Options{
-		SLO:            cfg,
-		MitigationOff:  o.mitigationOff,
-		BackupInterval: o.backupEvery,
-		Watchdog:       drill.WatchdogOptions{Period: o.watchdogPeriod, Datapoints: drill.DefaultWatchdog.Datapoints, Evaluation: drill.DefaultWatchdog.Evaluation},
-	}, nil
+	if f.Changed("slo") {
+		s, err := slo.Load(o.slo)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SLO = s
+	}
+	if f.Changed("watchdog-period") {
+		if o.watchdogPeriod < config.MinWatchdogPeriod {
+			return nil, &usageError{fmt.Sprintf("--watchdog-period %s is below %s", o.watchdogPeriod, config.MinWatchdogPeriod)}
+		}
+		cfg.Mitigations.Watchdog.Period = o.watchdogPeriod
+	}
+	if f.Changed("backup-interval") {
+		if o.backupEvery < config.MinBackupInterval {
+			return nil, &usageError{fmt.Sprintf("--backup-interval %s is below %s", o.backupEvery, config.MinBackupInterval)}
+		}
+		cfg.Mitigations.Backups.Interval = o.backupEvery
+	}
+	if f.Changed("mitigation-off") {
+		cfg.SetMitigations(!o.mitigationOff)
+	}
+	return cfg, nil
 }
 
 func runDrills(cmd *cobra.Command, o runOptions) error {
 	ctx := cmd.Context()
-	ids, opts, err := drillPlan(o)
+	cfg, err := drillConfig(cmd, o)
 	if err != nil {
 		return err
+	}
+	out, err := newView(o.progress, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	log := newLogger(out)
+	stdin := newLineReader(cmd.InOrStdin())
+	if err := guardTarget(ctx, cfg, o, cmd.InOrStdin(), stdin, out, log); err != nil {
+		return err
+	}
+	if cfg.Target.Provider != config.Kind {
+		return &usageError{fmt.Sprintf("target.provider %s: not available in this kdrill yet; nothing was touched", cfg.Target.Provider)}
 	}
 	j, err := faults.OpenJournal(journalPath(o.stateDir, o.journal))
 	if err != nil {
@@ -134,7 +183,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	if len(pending) > 0 {
 		return &usageError{fmt.Sprintf("the undo journal %s holds %d unreverted fault(s) (first: %s on %s); run 'kdrill recover' first", j.Path(), len(pending), pending[0].Fault, pending[0].Target.Name)}
 	}
-	c, err := kind.Get(ctx, kind.Options{Name: o.name, StateDir: o.stateDir})
+	c, err := kind.Get(ctx, kind.Options{Name: cfg.Target.Name, StateDir: o.stateDir})
 	if err != nil {
 		return err
 	}
@@ -142,22 +191,32 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 		return fmt.Errorf("create output folder: %w", err)
 	}
 
-	log := newLogger(cmd.ErrOrStderr())
-	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: o.name}, Journal: j}
-	opts.Logger = log
+	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: cfg.Target.Name}, Journal: j}
+	var step *stepper
+	if o.step {
+		step = &stepper{in: stdin, out: out}
+	}
 	file := &results.File{Schema: results.Schema, Run: results.Run{
 		KdrillVersion: version, Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: time.Now(),
 	}}
 	var failedIDs []string
 	var revertErr error
-	for _, id := range ids {
-		if ctx.Err() != nil {
+	for _, id := range cfg.IDs() {
+		if ctx.Err() != nil || (step != nil && step.ended) {
 			break
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "=== %s\n", id)
+		opts := cfg.Options(id)
+		opts.Logger = log
+		if _, off := out.(offView); !off {
+			opts.Progress = out.Update
+		}
+		if step != nil {
+			opts.BeforePhase = step.before
+		}
+		fmt.Fprintf(out, "=== %s\n", id)
 		res, err := drill.Run(ctx, env, id, opts)
 		file.Scenarios = append(file.Scenarios, res)
-		fmt.Fprintf(cmd.ErrOrStderr(), "--- %s: %s%s\n", id, strings.ToUpper(string(res.Verdict)), reasonSuffix(res.Reason))
+		fmt.Fprintf(out, "--- %s: %s%s\n", id, strings.ToUpper(string(res.Verdict)), reasonSuffix(res.Reason))
 		if res.Verdict != slo.Pass {
 			failedIDs = append(failedIDs, id)
 		}
@@ -176,6 +235,8 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 		return &revertFailure{revertErr}
 	case ctx.Err() != nil:
 		return fmt.Errorf("interrupted: every injected fault was reverted; partial results written")
+	case step != nil && step.ended:
+		return fmt.Errorf("stopped: %v; every injected fault was reverted; partial results written", errInputEnded)
 	case len(failedIDs) > 0:
 		return &sloFailed{failedIDs}
 	}
@@ -219,6 +280,8 @@ func newRecoverCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), "nothing to recover: the undo journal holds no unreverted fault")
 				return nil
 			}
+			// No guard here: recover only reverts what the journal says
+			// kdrill itself injected.
 			done := map[faults.Ref]bool{}
 			total := 0
 			for _, e := range pending {

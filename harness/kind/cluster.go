@@ -175,6 +175,9 @@ func Up(ctx context.Context, o Options) (*Cluster, error) {
 		if err := create(ctx, p, o, c, ports); err != nil {
 			return nil, err
 		}
+		if err := writeMarker(o); err != nil { // kdrill drills only what it made (guard.go)
+			return nil, err
+		}
 	}
 	if err := ready(ctx, o, c); err != nil {
 		if !c.Reused && !o.Retain {
