@@ -393,7 +393,8 @@ func (d *run) startBackups(ctx context.Context) error {
 func (d *run) nothingLostBeforeBackup(r ledger.Report) slo.Check {
 	var taken time.Time
 	for _, e := range d.events.Events() {
-		if e.Kind == timeline.MitigationStarted && e.Source == "restore" {
+		// Each runbook that restores etcd names its snapshot.
+		if e.Kind == timeline.MitigationStarted && e.Attrs["snapshot"] != "" {
 			for _, b := range d.events.Events() {
 				if b.Kind == BackupTaken && b.Attrs["path"] == e.Attrs["snapshot"] {
 					taken = b.Time

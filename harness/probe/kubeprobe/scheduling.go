@@ -96,10 +96,12 @@ func NewScheduling(client kubernetes.Interface, o SchedulingOptions) (*Schedulin
 // Name implements probe.Prober.
 func (p *SchedulingProber) Name() string { return p.o.Name }
 
-// Schedule implements probe.Prober. One pod at a time: while a pod is still
-// on its way to Running, later ticks are recorded as failures.
+// Schedule implements probe.Prober. A pod may take longer than one interval
+// to run and still be on time: attempts overlap, as many as the timeout
+// allows, so that each tick's pod is judged by its own deadline and not by
+// its predecessor's.
 func (p *SchedulingProber) Schedule() probe.Schedule {
-	return probe.Schedule{Interval: p.o.Interval, Timeout: p.o.Timeout}
+	return probe.Schedule{Interval: p.o.Interval, Timeout: p.o.Timeout, MaxInFlight: int(p.o.Timeout/p.o.Interval) + 1}
 }
 
 func (p *SchedulingProber) pod(seq uint64) *corev1.Pod {

@@ -140,7 +140,8 @@ func TestSchedulingPodSpec(t *testing.T) {
 	if pod.Labels[LabelRun] != "r" || pod.Labels[LabelProbe] != probe.Scheduling || pod.Spec.NodeSelector["topology.kubernetes.io/zone"] != "zone-b" {
 		t.Errorf("labels %v selector %v", pod.Labels, pod.Spec.NodeSelector)
 	}
-	want := probe.Schedule{Interval: DefaultSchedulingInterval, Timeout: DefaultSchedulingTimeout}
+	// Attempts overlap up to the timeout: 60 s / 10 s, plus the one starting.
+	want := probe.Schedule{Interval: DefaultSchedulingInterval, Timeout: DefaultSchedulingTimeout, MaxInFlight: 7}
 	if p.Schedule() != want || p.Name() != probe.Scheduling {
 		t.Errorf("%s %+v", p.Name(), p.Schedule())
 	}
