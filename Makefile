@@ -50,11 +50,12 @@ drill: up ## build the image, bring the cluster up and run every drill (results 
 unit: ## unit tests and a 20 s fuzz of the config parser (no Docker needed)
 	@scripts/chromium.sh || echo "unit: no chromium: the report's browser test will skip, or fail under CI=true" >&2
 	$(GO) vet ./...
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /suites/)
+	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v /suites/)
 	$(GO) test ./harness/config -run '^$$' -fuzz FuzzParse -fuzztime 20s
 
 .PHONY: integration
 integration: image ## Ginkgo suites on a real kind cluster and real etcd containers (labels kind, docker)
+	$(GO) test -count=1 -run Docker ./harness/aws/awslocal/
 	KDRILL_NODE_IMAGE=$$(cat $(TAGFILE)) $(GO) test -p 1 -v -count=1 -timeout 60m ./suites/... -ginkgo.label-filter='kind || docker' -ginkgo.v
 
 .PHONY: test
