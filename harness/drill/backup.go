@@ -60,13 +60,17 @@ func (b *backups) take(ctx context.Context) error {
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(b.dir, fmt.Sprintf("%d.db", time.Now().UnixNano()))
+	started := time.Now()
+	path := filepath.Join(b.dir, fmt.Sprintf("%d.db", started.UnixNano()))
 	info, err := etcdsnap.Save(sctx, cli, path)
 	if err != nil {
 		return fmt.Errorf("etcd backup: %w", err)
 	}
 	b.events.Record(BackupTaken, "backup", map[string]string{
 		"path": path, "revision": fmt.Sprint(info.Revision), "keys": fmt.Sprint(info.TotalKeys),
+		// Every write acknowledged before this is in the snapshot; the
+		// event's own time is when the snapshot was complete.
+		"started": started.Format(time.RFC3339Nano),
 	})
 	return nil
 }

@@ -397,7 +397,13 @@ func (d *run) nothingLostBeforeBackup(r ledger.Report) slo.Check {
 		if e.Kind == timeline.MitigationStarted && e.Attrs["snapshot"] != "" {
 			for _, b := range d.events.Events() {
 				if b.Kind == BackupTaken && b.Attrs["path"] == e.Attrs["snapshot"] {
+					// A write acknowledged while the snapshot was being
+					// streamed may or may not be in it: only those
+					// acknowledged before it started must survive.
 					taken = b.Time
+					if t, err := time.Parse(time.RFC3339Nano, b.Attrs["started"]); err == nil {
+						taken = t
+					}
 				}
 			}
 		}
