@@ -13,7 +13,7 @@ import (
 )
 
 // The JUnit XML that CI systems (Jenkins, GitLab, GitHub test reporters)
-// render: one testsuite, one testcase per scenario.
+// render: one testsuite, one testcase per scenario and per audit check.
 type (
 	junitSuites struct {
 		XMLName  xml.Name   `xml:"testsuites"`
@@ -58,11 +58,12 @@ type (
 	}
 )
 
-// JUnit writes f as JUnit XML: one testsuite, one testcase per scenario. A
-// failed scenario's <failure> message names each broken SLO with what was
-// measured and the bound; an errored one gets an <error> saying what could
-// not be measured. The XML is built in memory first, so on error nothing
-// is written to w.
+// JUnit writes f as JUnit XML: one testsuite, one testcase per scenario,
+// then one per audit check. A failed scenario's <failure> message names
+// each broken SLO with what was measured and the bound; an errored one gets
+// an <error> saying what could not be measured; a failed audit check gets a
+// <failure> with its reason. The XML is built in memory first, so on error
+// nothing is written to w.
 func JUnit(w io.Writer, f *results.File) error {
 	if f == nil {
 		return fmt.Errorf("junit report: no results")
@@ -108,6 +109,26 @@ func JUnit(w io.Writer, f *results.File) error {
 			}
 		}
 		suite.Cases = append(suite.Cases, c)
+	}
+	if a := f.Audit; a != nil {
+		// The audit's checks are test cases of their own: a CI test
+		// reporter then lists each mitigation as present or missing.
+		class := suite.Name + ".audit"
+		for _, ch := range a.Checks {
+			c := junitCase{Name: ch.Name, Classname: class, Time: "0"}
+			if ch.Pass {
+				c.SystemOut = &junitText{ch.Reason}
+			} else {
+				suite.Failures++
+				msg := ch.Reason
+				if msg == "" {
+					msg = "audit check " + ch.Name + " failed with no reason given"
+				}
+				c.Failure = &junitProblem{Message: msg, Type: "audit", Body: msg}
+			}
+			suite.Cases = append(suite.Cases, c)
+		}
+		suite.Tests += len(a.Checks)
 	}
 	suite.Time = num(total, 3)
 	doc := junitSuites{Name: "kdrill", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Time: suite.Time, Suite: suite}

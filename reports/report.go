@@ -18,7 +18,8 @@ import (
 
 // Options tune the HTML report.
 type Options struct {
-	// Title heads the page; default "kdrill drill report".
+	// Title heads the page; default "kdrill drill report", or "kdrill
+	// audit report" for a file with an audit and no scenario.
 	Title string
 	// Source names the results file the report was made from; shown in the
 	// environment section when set.
@@ -51,6 +52,9 @@ func HTML(w io.Writer, f *results.File, o Options) error {
 	}
 	if o.Title == "" {
 		o.Title = "kdrill drill report"
+		if len(f.Scenarios) == 0 && f.Audit != nil {
+			o.Title = "kdrill audit report"
+		}
 	}
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, newPageView(f, o)); err != nil {
@@ -62,10 +66,14 @@ func HTML(w io.Writer, f *results.File, o Options) error {
 	return nil
 }
 
-// Overall is the verdict of a whole run: fail if any scenario failed, else
-// error if any errored or none ran, else pass.
+// Overall is the verdict of a whole run: fail if any scenario or audit
+// check failed, else error if any scenario errored or nothing was drilled
+// or audited, else pass.
 func Overall(f *results.File) slo.Verdict {
-	if len(f.Scenarios) == 0 {
+	if len(f.Audit.Failed()) > 0 {
+		return slo.Fail
+	}
+	if len(f.Scenarios) == 0 && f.Audit == nil {
 		return slo.Error
 	}
 	v := slo.Pass
@@ -93,6 +101,21 @@ type (
 		Rows                  []summaryRow
 		Scenarios             []scenarioView
 		Bounds                []boundsRow
+		// Drills is false for a file with an audit and no scenario: the
+		// page then leaves out the drills' summary and bounds.
+		Drills bool
+		Audit  *auditView
+	}
+	auditView struct {
+		Verdict slo.Verdict
+		Target  string
+		When    string
+		Counts  string
+		Checks  []auditRow
+	}
+	auditRow struct {
+		Name, About, Reason string
+		Verdict             slo.Verdict
 	}
 	summaryRow struct {
 		ID                    string
@@ -169,7 +192,16 @@ func newPageView(f *results.File, o Options) pageView {
 			errs++
 		}
 	}
-	v.Counts = fmt.Sprintf("%d scenario(s): %d passed, %d failed, %d errored", len(f.Scenarios), pass, fail, errs)
+	v.Drills = len(f.Scenarios) > 0 || f.Audit == nil
+	var counts []string
+	if v.Drills {
+		counts = append(counts, fmt.Sprintf("%d scenario(s): %d passed, %d failed, %d errored", len(f.Scenarios), pass, fail, errs))
+	}
+	if f.Audit != nil {
+		v.Audit = newAuditView(f.Audit)
+		counts = append(counts, v.Audit.Counts)
+	}
+	v.Counts = strings.Join(counts, "; ")
 	v.RunStart, v.RunEnd = wallTime(f.Run.Start, "2006-01-02 15:04:05 UTC"), wallTime(f.Run.End, "2006-01-02 15:04:05 UTC")
 	if !f.Run.Start.IsZero() && !f.Run.End.IsZero() {
 		v.RunDuration = span(f.Run.End.Sub(f.Run.Start).Seconds())
@@ -378,4 +410,31 @@ func attrsText(attrs map[string]string) string {
 		fmt.Fprintf(&b, "%s=%s", k, attrs[k])
 	}
 	return b.String()
+}
+
+// auditAbout says what each check of 'kdrill audit' looks for (the names
+// harness/aws and the kind audit use), for a reader who does not know
+// the names. A check not listed here is shown without it.
+var auditAbout = map[string]string{
+	"status-check-alarm":        "A status-check alarm reboots the control plane: 2 of 2 failed checks of 60 s.",
+	"etcd-on-persistent-volume": "etcd's data directory outlives the control-plane machine.",
+	"etcd-backup-restorable":    "The newest etcd snapshot is younger than the backup interval and restores.",
+	"control-plane-zone":        "The control plane shares a zone with workers, or can be re-provisioned into theirs.",
+}
+
+func newAuditView(a *results.Audit) *auditView {
+	v := &auditView{Verdict: slo.Pass, Target: a.Target, When: wallTime(a.Time, "2006-01-02 15:04:05 UTC")}
+	failed := len(a.Failed())
+	if failed > 0 {
+		v.Verdict = slo.Fail
+	}
+	v.Counts = fmt.Sprintf("%d audit check(s): %d passed, %d failed", len(a.Checks), len(a.Checks)-failed, failed)
+	for _, c := range a.Checks {
+		r := auditRow{Name: c.Name, About: auditAbout[c.Name], Reason: c.Reason, Verdict: slo.Pass}
+		if !c.Pass {
+			r.Verdict = slo.Fail
+		}
+		v.Checks = append(v.Checks, r)
+	}
+	return v
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdrill/kdrill/harness/aws"
 	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/input"
 	"github.com/kdrill/kdrill/harness/kind"
@@ -76,13 +77,14 @@ func exitCode(err error) int {
 		nu *nodeimage.UserError
 		rf *revertFailure
 		gr *config.RefusedError
+		au *aws.UserError
 	)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &rf):
 		return exitNoRevert
-	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu), errors.As(err, &gr), input.Is(err):
+	case errors.As(err, &u), errors.As(err, &ku), errors.As(err, &nu), errors.As(err, &gr), errors.As(err, &au), input.Is(err):
 		return exitUsage
 	default:
 		return exitFailed
@@ -106,7 +108,7 @@ func newRoot() *cobra.Command {
 		return nil
 	}
 	root.AddCommand(newImageCmd(), newClusterCmd(), newPlanCmd(), newRunCmd(), newRecoverCmd())
-	root.AddCommand(newReportCmd())
+	root.AddCommand(newReportCmd(), newAuditCmd())
 	return root
 }
 

@@ -126,7 +126,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Validate checks what a results file promises its readers: the schema, an
 // id and a known verdict for every scenario, ids unique, measurements in
-// range.
+// range, and a name for every audit check, names unique.
 func (f *File) Validate() error {
 	if err := f.validate(); err != nil {
 		return err
@@ -168,6 +168,25 @@ func (f *File) validate() *input.Error {
 		if err := validateLatency(s.Timeline, at("timeline")); err != nil {
 			return err
 		}
+	}
+	return validateAudit(f.Audit)
+}
+
+// validateAudit checks the audit section, if there is one.
+func validateAudit(a *Audit) *input.Error {
+	if a == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for i, c := range a.Checks {
+		at := fmt.Sprintf("audit.checks[%d].name", i)
+		switch {
+		case c.Name == "":
+			return input.Errorf("", 0, at, "missing")
+		case seen[c.Name]:
+			return input.Errorf("", 0, at, "check %q appears twice", c.Name)
+		}
+		seen[c.Name] = true
 	}
 	return nil
 }

@@ -17,6 +17,42 @@ type File struct {
 	Schema    string     `json:"schema"`
 	Run       Run        `json:"run"`
 	Scenarios []Scenario `json:"scenarios"`
+	// Audit is what 'kdrill audit' found; absent from files of drills
+	// without an audit, and from every file written before audits existed.
+	Audit *Audit `json:"audit,omitempty"`
+}
+
+// Audit is whether the mitigations the drills rely on are in place on a
+// target, checked without injecting anything.
+type Audit struct {
+	// Target says what was audited, as a person reads it.
+	Target string `json:"target,omitempty"`
+	// Time is when the checks were made.
+	Time   time.Time    `json:"time"`
+	Checks []AuditCheck `json:"checks"`
+}
+
+// AuditCheck is one mitigation the audit looked for. Unlike a scenario's
+// slo.Check it measures nothing against a bound: it holds or not, and
+// Reason says why.
+type AuditCheck struct {
+	Name   string `json:"name"`
+	Pass   bool   `json:"pass"`
+	Reason string `json:"reason"`
+}
+
+// Failed lists the names of the checks that did not pass, in order.
+func (a *Audit) Failed() []string {
+	if a == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range a.Checks {
+		if !c.Pass {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // Run describes the whole run.
