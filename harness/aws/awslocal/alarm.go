@@ -3,6 +3,7 @@ package awslocal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -124,9 +125,11 @@ func (s *Server) putAlarm(a *alarm) {
 		old.stop()
 		a.state, a.stateReason, a.stateReasonData = old.state, old.stateReason, old.stateReasonData
 		a.stateUpdated, a.stateTransitioned = old.stateUpdated, old.stateTransitioned
+		s.recordLocked(a.name, historyConfiguration, now, fmt.Sprintf("Alarm %q updated", a.name), configChange{Version: "1.0", Type: "Update", Alarm: a.name})
 	} else {
 		a.state, a.stateReason = alarmInsufficient, "Unchecked: Initial alarm creation"
 		a.stateUpdated, a.stateTransitioned = now, now
+		s.recordLocked(a.name, historyConfiguration, now, fmt.Sprintf("Alarm %q created", a.name), configChange{Version: "1.0", Type: "Create", Alarm: a.name})
 	}
 	if !a.evaluable() {
 		if a.state == alarmInsufficient {
@@ -204,28 +207,36 @@ func (s *Server) evaluateAlarm(ctx context.Context, a *alarm) {
 	}
 	state, reason := a.judge()
 	var actions []string
-	if state != "" {
-		a.stateUpdated = now
-		if state != a.state {
-			s.log.Info("alarm state change", "alarm", a.name, "from", a.state, "to", state, "reason", reason)
-			a.state, a.stateReason, a.stateTransitioned = state, reason, now
-			a.stateReasonData = a.reasonData(now)
-			if a.actionsEnabled {
-				switch state {
-				case alarmAlarm:
-					actions = a.alarmActions
-				case alarmOK:
-					actions = a.okActions
-				default:
-					actions = a.insufficientActs
-				}
+	// The state, its reason and StateUpdatedTimestamp change on a
+	// transition only, as CloudWatch's do: an alarm that stays in ALARM
+	// keeps the reason and time it entered ALARM with. Every transition
+	// also goes into the alarm history.
+	if state != "" && state != a.state {
+		s.log.Info("alarm state change", "alarm", a.name, "from", a.state, "to", state, "reason", reason)
+		change := stateChangeDoc{Version: "1.0",
+			OldState: stateDoc{StateValue: a.state, StateReason: a.stateReason, StateReasonData: rawJSON(a.stateReasonData)}}
+		a.state, a.stateReason, a.stateUpdated, a.stateTransitioned = state, reason, now, now
+		a.stateReasonData = a.reasonData(now)
+		change.NewState = stateDoc{StateValue: state, StateReason: reason, StateReasonData: rawJSON(a.stateReasonData)}
+		s.recordLocked(a.name, historyState, now, fmt.Sprintf("Alarm updated from %s to %s", change.OldState.StateValue, state), change)
+		if a.actionsEnabled {
+			switch state {
+			case alarmAlarm:
+				actions = a.alarmActions
+			case alarmOK:
+				actions = a.okActions
+			default:
+				actions = a.insufficientActs
 			}
 		}
 	}
 	instance := a.instanceID()
 	s.mu.Unlock()
 	for _, arn := range actions {
-		s.runAction(a.name, arn, instance)
+		err := s.runAction(a.name, arn, instance)
+		s.mu.Lock()
+		s.recordActionLocked(a.name, arn, s.now(), err)
+		s.mu.Unlock()
 	}
 }
 
@@ -351,17 +362,21 @@ func parseEC2Action(arn string) (action, region string, ok bool) {
 	return "", region, true
 }
 
+// errActionSkipped is the outcome of an action awslocal has nothing to
+// carry it out with (SNS topics and the like).
+var errActionSkipped = errors.New("awslocal only runs EC2 actions")
+
 // runAction carries out one alarm action. EC2 actions act through the same
 // paths as the EC2 API; other ARNs have nothing to reach here.
-func (s *Server) runAction(alarmName, arn, instance string) {
+func (s *Server) runAction(alarmName, arn, instance string) error {
 	action, _, ok := parseEC2Action(arn)
 	if !ok {
 		s.log.Info("alarm action skipped: awslocal only runs EC2 actions", "alarm", alarmName, "action", arn)
-		return
+		return errActionSkipped
 	}
 	if _, known := s.known(instance); !known {
 		s.log.Error("alarm action: no such instance", "alarm", alarmName, "action", arn, "instance", instance)
-		return
+		return fmt.Errorf("no instance %s", instance)
 	}
 	s.log.Info("alarm action", "alarm", alarmName, "action", arn, "instance", instance)
 	var err error
@@ -378,4 +393,5 @@ func (s *Server) runAction(alarmName, arn, instance string) {
 	if err != nil {
 		s.log.Error("alarm action failed", "alarm", alarmName, "action", arn, "instance", instance, "err", err)
 	}
+	return err
 }

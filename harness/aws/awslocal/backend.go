@@ -51,9 +51,12 @@ type Instance struct {
 	// Prefixes are further address ranges that belong to the machine, such
 	// as the pod range of a Kubernetes node: network ACLs treat traffic
 	// from and to them as the instance's own.
-	Prefixes     []string
-	Tags         map[string]string
-	ImageID      string
+	Prefixes []string
+	Tags     map[string]string
+	ImageID  string
+	// ImageName is the image's own name (a Docker image reference), the
+	// AMI name DescribeImages shows; empty means none.
+	ImageName    string
 	InstanceType string
 	LaunchTime   time.Time
 	// BootTime is when the machine's operating system last started. A new
@@ -128,6 +131,18 @@ type ACLRule struct {
 	// Peers are the ranges the rule matches: sources for ingress,
 	// destinations for egress. IPv4 and IPv6 ranges may be mixed.
 	Peers []string
+}
+
+// Interrupter is a Backend that can crash a machine's system the way a
+// diagnostic interrupt (an NMI) crashes a guest configured to panic on one,
+// for SendDiagnosticInterrupt. Without it, that call is refused as EC2
+// refuses it for instance types that do not support it.
+type Interrupter interface {
+	// Interrupt takes a running machine's system down at once, without a
+	// clean shutdown, and leaves it down until the machine is rebooted or
+	// started. The server, not the backend, keeps the instance running as
+	// far as EC2 is concerned.
+	Interrupt(ctx context.Context, id string) error
 }
 
 // Launcher is a Backend that can create machines, for RunInstances.

@@ -104,6 +104,10 @@ func (s *Server) serveCloudWatch(w http.ResponseWriter, r *http.Request) {
 		out, cerr = s.cwPutMetricAlarm(r.Context(), in)
 	case "DescribeAlarms":
 		out, cerr = s.cwDescribeAlarms(in)
+	case "DescribeAlarmsForMetric":
+		out, cerr = s.cwDescribeAlarmsForMetric(in)
+	case "DescribeAlarmHistory":
+		out, cerr = s.cwDescribeAlarmHistory(in)
 	case "DeleteAlarms":
 		out, cerr = s.cwDeleteAlarms(in)
 	default:
@@ -434,9 +438,11 @@ func (s *Server) cwDeleteAlarms(in cbor.Map) (cbor.Map, *cwErr) {
 			return nil, cwErrorf(http.StatusNotFound, "ResourceNotFound", "ResourceNotFound", "Alarm %s does not exist", n)
 		}
 	}
+	now := s.now()
 	for _, n := range names {
 		s.alarms[n].stop()
 		delete(s.alarms, n)
+		s.recordLocked(n, historyConfiguration, now, fmt.Sprintf("Alarm %q deleted", n), configChange{Version: "1.0", Type: "Delete", Alarm: n})
 	}
 	return cbor.Map{}, nil
 }

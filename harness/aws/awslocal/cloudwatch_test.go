@@ -138,12 +138,13 @@ func TestAlarmEvaluation(t *testing.T) {
 		name       string
 		failed     []bool // per period, oldest first
 		want       types.StateValue
+		changedAt  int // the period (from 1) that made the last transition
 		wantReboot bool
 	}{
-		{"fails 2 of 2 periods", []bool{true, true}, types.StateValueAlarm, true},
-		{"fails 1 of 2 periods", []bool{true, false}, types.StateValueOk, false},
-		{"fails only the latest period", []bool{false, true}, types.StateValueOk, false},
-		{"healthy", []bool{false, false}, types.StateValueOk, false},
+		{"fails 2 of 2 periods", []bool{true, true}, types.StateValueAlarm, 2, true},
+		{"fails 1 of 2 periods", []bool{true, false}, types.StateValueOk, 1, false},
+		{"fails only the latest period", []bool{false, true}, types.StateValueOk, 1, false},
+		{"healthy", []bool{false, false}, types.StateValueOk, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,7 +159,11 @@ func TestAlarmEvaluation(t *testing.T) {
 			if !fake.WaitTickers(ctx.Done(), 1) {
 				t.Fatal("the alarm never started its ticker")
 			}
-			for _, failed := range tt.failed {
+			var changed time.Time
+			for i, failed := range tt.failed {
+				if i+1 == tt.changedAt {
+					changed = fake.Now().Add(60 * time.Second).Truncate(time.Millisecond)
+				}
 				if err := f.backend.Hang(f.cp, failed); err != nil {
 					t.Fatal(err)
 				}
@@ -173,8 +178,11 @@ func TestAlarmEvaluation(t *testing.T) {
 			if a.StateValue != tt.want {
 				t.Errorf("state %s (%s), want %s", a.StateValue, aws.ToString(a.StateReason), tt.want)
 			}
-			if !a.StateUpdatedTimestamp.Equal(fake.Now().Truncate(time.Millisecond)) {
-				t.Errorf("state updated at %v, want the last evaluation %v", a.StateUpdatedTimestamp, fake.Now())
+			// The state's time is its last transition's, not the last
+			// evaluation's: an alarm that stays OK keeps the time it
+			// became OK.
+			if !a.StateUpdatedTimestamp.Equal(changed) || !a.StateTransitionedTimestamp.Equal(changed) {
+				t.Errorf("state updated at %v, transitioned at %v, want both at the transition %v", a.StateUpdatedTimestamp, a.StateTransitionedTimestamp, changed)
 			}
 			if tt.want == types.StateValueAlarm && !strings.Contains(aws.ToString(a.StateReason), "2 out of the last 2 datapoints") {
 				t.Errorf("reason %q", aws.ToString(a.StateReason))

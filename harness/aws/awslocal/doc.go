@@ -9,7 +9,11 @@
 // the process for tests of the protocols.
 //
 // CloudWatch alarms on the EC2 status-check metrics are evaluated for real
-// and run their EC2 actions (reboot, recover, stop) through the backend.
+// and run their EC2 actions (reboot, recover, stop) through the backend;
+// their transitions are kept in the alarm history. SendDiagnosticInterrupt
+// crashes a machine behind EC2's back, as a guest panic would, so that the
+// instance stays running with a failed status check until an alarm or a
+// RebootInstances brings it back.
 // Options.TimeScale compresses alarm time: with TimeScale 60 an alarm whose
 // period is 60 s takes one datapoint every real second, so "2 of 2
 // datapoints over 60 s periods" fires after 2 s. Everything else (API

@@ -87,6 +87,7 @@ type DockerBackend struct {
 var _ interface {
 	Backend
 	Firewall
+	Interrupter
 	Launcher
 } = (*DockerBackend)(nil)
 
@@ -138,6 +139,7 @@ type container struct {
 		StartedAt time.Time `json:"StartedAt"`
 	} `json:"State"`
 	Config struct {
+		Image  string            `json:"Image"`
 		Labels map[string]string `json:"Labels"`
 	} `json:"Config"`
 	Mounts          []dockerMount `json:"Mounts"`
@@ -289,6 +291,7 @@ func (b *DockerBackend) instance(c container, net string) Instance {
 		Prefixes:     slices.Clone(b.o.Prefixes[name]),
 		Tags:         map[string]string{"Name": name},
 		ImageID:      amiID(c.Image),
+		ImageName:    c.Config.Image,
 		InstanceType: "t3.medium",
 		LaunchTime:   c.Created.UTC().Truncate(time.Millisecond),
 		Running:      c.State.Running,
@@ -394,6 +397,22 @@ func (b *DockerBackend) Stop(ctx context.Context, id string, force bool) error {
 	} else {
 		_, err = b.docker(ctx, nil, "stop", "-t", b.timeout(), c.ID)
 	}
+	return err
+}
+
+// Interrupt implements Interrupter: docker kill --signal KILL, the way a
+// kernel panic ends everything in the machine at once. Unlike Stop, this
+// is not EC2 stopping the instance: the server keeps it running, with a
+// failed status check, until something reboots it.
+func (b *DockerBackend) Interrupt(ctx context.Context, id string) error {
+	c, err := b.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running {
+		return fmt.Errorf("container %s is not running", c.name())
+	}
+	_, err = b.docker(ctx, nil, "kill", "--signal", "KILL", c.ID)
 	return err
 }
 

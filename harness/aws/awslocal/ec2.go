@@ -2,6 +2,7 @@ package awslocal
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,18 +27,22 @@ var dryRun = &ec2Err{http.StatusPreconditionFailed, "DryRunOperation", "Request 
 type ec2Handler func(s *Server, c *ec2Call) (ec2Answer, *ec2Err)
 
 var ec2Actions = map[string]ec2Handler{
-	"DescribeInstances":       (*Server).ec2DescribeInstances,
-	"DescribeInstanceStatus":  (*Server).ec2DescribeInstanceStatus,
-	"StopInstances":           (*Server).ec2StopInstances,
-	"StartInstances":          (*Server).ec2StartInstances,
-	"RebootInstances":         (*Server).ec2RebootInstances,
-	"RunInstances":            (*Server).ec2RunInstances,
-	"DescribeLaunchTemplates": (*Server).ec2DescribeLaunchTemplates,
-	"DescribeVolumes":         (*Server).ec2DescribeVolumes,
-	"DescribeSubnets":         (*Server).ec2DescribeSubnets,
-	"DescribeNetworkAcls":     (*Server).ec2DescribeNetworkAcls,
-	"CreateNetworkAclEntry":   (*Server).ec2CreateNetworkAclEntry,
-	"DeleteNetworkAclEntry":   (*Server).ec2DeleteNetworkAclEntry,
+	"DescribeInstances":         (*Server).ec2DescribeInstances,
+	"DescribeInstanceStatus":    (*Server).ec2DescribeInstanceStatus,
+	"StopInstances":             (*Server).ec2StopInstances,
+	"StartInstances":            (*Server).ec2StartInstances,
+	"RebootInstances":           (*Server).ec2RebootInstances,
+	"RunInstances":              (*Server).ec2RunInstances,
+	"DescribeLaunchTemplates":   (*Server).ec2DescribeLaunchTemplates,
+	"DescribeVolumes":           (*Server).ec2DescribeVolumes,
+	"DescribeSubnets":           (*Server).ec2DescribeSubnets,
+	"DescribeNetworkAcls":       (*Server).ec2DescribeNetworkAcls,
+	"CreateNetworkAclEntry":     (*Server).ec2CreateNetworkAclEntry,
+	"DeleteNetworkAclEntry":     (*Server).ec2DeleteNetworkAclEntry,
+	"SendDiagnosticInterrupt":   (*Server).ec2SendDiagnosticInterrupt,
+	"DescribeImages":            (*Server).ec2DescribeImages,
+	"DescribeInstanceAttribute": (*Server).ec2DescribeInstanceAttribute,
+	"CreateTags":                (*Server).ec2CreateTags,
 }
 
 // serveEC2 answers the EC2 query protocol: a form-encoded POST naming the
@@ -898,6 +903,10 @@ func (s *Server) ec2RunInstances(c *ec2Call) (ec2Answer, *ec2Err) {
 	if spec.ImageID == "" {
 		return nil, ec2Errorf(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter ImageId")
 	}
+	userData := c.form.Get("UserData")
+	if _, err := base64.StdEncoding.DecodeString(userData); err != nil {
+		return nil, ec2Errorf(http.StatusBadRequest, "InvalidParameterValue", "Invalid BASE64 encoding of user data.")
+	}
 	for _, ts := range members(c.form, "TagSpecification") {
 		if ts.Get("ResourceType") != "instance" {
 			continue
@@ -957,7 +966,11 @@ func (s *Server) ec2RunInstances(c *ec2Call) (ec2Answer, *ec2Err) {
 		return nil, internalError(err)
 	}
 	var launched []instView
+	s.mu.Lock()
 	for _, id := range ids {
+		if rec := s.insts[id]; rec != nil && !seen {
+			rec.userData = userData // DescribeInstanceAttribute userData
+		}
 		for _, v := range views {
 			if v.ID == id {
 				if !seen {
@@ -967,6 +980,7 @@ func (s *Server) ec2RunInstances(c *ec2Call) (ec2Answer, *ec2Err) {
 			}
 		}
 	}
+	s.mu.Unlock()
 	if len(launched) == 0 {
 		return nil, internalError(fmt.Errorf("launched instances %v are gone", ids))
 	}

@@ -3,6 +3,7 @@ package awslocal
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 )
@@ -48,6 +49,11 @@ type instRecord struct {
 	transition    time.Time // last change of intent, for StateTransitionReason
 	stopReason    string
 	fwApplied     string // fingerprint of the firewall rules last applied
+	// tags are the ones CreateTags set; they win over the backend's own.
+	tags map[string]string
+	// userData is what RunInstances was given (base64), for
+	// DescribeInstanceAttribute.
+	userData string
 }
 
 // state is the instance's EC2 state name.
@@ -148,6 +154,13 @@ func (s *Server) refresh(ctx context.Context) ([]instView, error) {
 			StopReason:    rec.stopReason,
 		}
 		v.ID = id
+		if len(rec.tags) > 0 {
+			v.Tags = maps.Clone(rec.last.Tags)
+			if v.Tags == nil {
+				v.Tags = map[string]string{}
+			}
+			maps.Copy(v.Tags, rec.tags)
+		}
 		if sn := s.subnets[rec.last.Zone]; sn != nil {
 			v.SubnetID, v.VPCID = sn.id, sn.vpcID
 		}

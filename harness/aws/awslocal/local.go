@@ -48,7 +48,7 @@ type localMachine struct {
 
 // Event is one thing a backend was asked to do, for tests to observe.
 type Event struct {
-	Op    string // start, stop, reboot, exec, launch, acl
+	Op    string // start, stop, reboot, interrupt, exec, launch, acl
 	ID    string
 	Force bool // a stop that cut the power
 	At    time.Time
@@ -57,6 +57,7 @@ type Event struct {
 var _ interface {
 	Backend
 	Firewall
+	Interrupter
 	Launcher
 } = (*LocalBackend)(nil)
 
@@ -91,6 +92,19 @@ func (b *LocalBackend) Add(m LocalMachine) Instance {
 func (b *LocalBackend) Crash(id string) error {
 	return b.with(id, func(m *localMachine) error {
 		m.in.Running, m.in.BootTime = false, time.Time{}
+		return nil
+	})
+}
+
+// Interrupt implements Interrupter: the machine goes down as Crash takes
+// it down, and the request is recorded.
+func (b *LocalBackend) Interrupt(_ context.Context, id string) error {
+	return b.with(id, func(m *localMachine) error {
+		b.record("interrupt", id, false)
+		if !m.in.Running {
+			return fmt.Errorf("machine %s is not running", id)
+		}
+		m.in.Running, m.in.Hung, m.in.BootTime = false, false, time.Time{}
 		return nil
 	})
 }

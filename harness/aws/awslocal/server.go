@@ -82,6 +82,8 @@ type Server struct {
 	insts    map[string]*instRecord
 	subnets  map[string]*subnet // by zone
 	alarms   map[string]*alarm
+	history  []historyItem // oldest first, at most maxHistory
+	histSeq  int64         // the last history item's seq
 	commands map[string]*command
 	cmdOrder []string
 

@@ -97,6 +97,11 @@ func (s *Server) serveSSM(w http.ResponseWriter, r *http.Request) {
 		if serr = decodeJSON(body, &in); serr == nil {
 			out, serr = s.ssmListCommandInvocations(in)
 		}
+	case "CancelCommand":
+		var in cancelCommandIn
+		if serr = decodeJSON(body, &in); serr == nil {
+			out, serr = s.ssmCancelCommand(in)
+		}
 	default:
 		serr = ssmErrorf("UnknownOperationException", "The operation %s is not supported by awslocal.", op)
 	}
@@ -170,11 +175,13 @@ type invocation struct {
 	stdout, stderr  string
 	code            int
 	start, end      time.Time
+	// cancel ends the script's run, for CancelCommand.
+	cancel context.CancelFunc
 }
 
 func (i *invocation) done() bool {
 	switch i.status {
-	case "Pending", "InProgress", "Delayed":
+	case "Pending", "InProgress", "Delayed", "Cancelling":
 		return false
 	}
 	return true
@@ -182,18 +189,22 @@ func (i *invocation) done() bool {
 
 // status is the command's overall status from its invocations.
 func (c *command) status() (status string, completed, errs int) {
-	pending, inProgress := 0, 0
-	failed, timedOut := 0, 0
+	pending, inProgress, cancelling := 0, 0, 0
+	failed, timedOut, cancelled := 0, 0, 0
 	for _, inv := range c.invocations {
 		switch inv.status {
 		case "Pending":
 			pending++
 		case "InProgress", "Delayed":
 			inProgress++
+		case "Cancelling":
+			cancelling++
 		case "Failed":
 			failed++
 		case "TimedOut":
 			timedOut++
+		case "Cancelled":
+			cancelled++
 		}
 		if inv.done() {
 			completed++
@@ -205,10 +216,14 @@ func (c *command) status() (status string, completed, errs int) {
 		return "Pending", completed, errs
 	case pending+inProgress > 0:
 		return "InProgress", completed, errs
+	case cancelling > 0:
+		return "Cancelling", completed, errs
 	case failed > 0:
 		return "Failed", completed, errs
 	case timedOut > 0:
 		return "TimedOut", completed, errs
+	case cancelled > 0:
+		return "Cancelled", completed, errs
 	}
 	return "Success", completed, errs
 }
@@ -290,7 +305,11 @@ func (s *Server) ssmSendCommand(ctx context.Context, in sendCommandIn) (any, *ss
 	for _, id := range c.instanceIDs {
 		inv := &invocation{status: "Pending", details: "Pending", code: -1}
 		c.invocations[id] = inv
-		s.goLocked(func(ctx context.Context) { s.runInvocation(ctx, id, inv, script, execTimeout) })
+		s.goLocked(func(ctx context.Context) {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			s.runInvocation(ctx, cancel, id, inv, script, execTimeout)
+		})
 	}
 	s.commands[c.id] = c
 	s.cmdOrder = append(s.cmdOrder, c.id)
@@ -310,9 +329,15 @@ func uniq(ids []string) []string {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// runInvocation runs one invocation to its end.
-func (s *Server) runInvocation(ctx context.Context, id string, inv *invocation, script string, timeout time.Duration) {
+// runInvocation runs one invocation to its end; cancel ends ctx, for
+// CancelCommand.
+func (s *Server) runInvocation(ctx context.Context, cancel context.CancelFunc, id string, inv *invocation, script string, timeout time.Duration) {
 	s.mu.Lock()
+	if inv.done() {
+		s.mu.Unlock()
+		return // cancelled before it started
+	}
+	inv.cancel = cancel
 	rec := s.insts[id]
 	up := rec != nil && rec.state() == stateRunning && rec.last.Running && !rec.last.Hung
 	now := s.now()
@@ -325,9 +350,9 @@ func (s *Server) runInvocation(ctx context.Context, id string, inv *invocation, 
 	inv.status, inv.details, inv.start = "InProgress", "InProgress", now
 	s.mu.Unlock()
 
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	runCtx, stop := context.WithTimeout(ctx, timeout)
 	res, err := s.o.Backend.Exec(runCtx, id, script)
-	cancel()
+	stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inv.end = s.now()
@@ -335,7 +360,7 @@ func (s *Server) runInvocation(ctx context.Context, id string, inv *invocation, 
 	switch {
 	case errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 		inv.status, inv.details, inv.code = "TimedOut", "ExecutionTimedOut", -1
-	case ctx.Err() != nil:
+	case ctx.Err() != nil: // CancelCommand, or the server closing
 		inv.status, inv.details, inv.code = "Cancelled", "Cancelled", -1
 	case err != nil:
 		inv.status, inv.details, inv.code = "Failed", "Undeliverable", -1
@@ -525,4 +550,49 @@ func pluginOutput(inv *invocation) string {
 		return inv.stdout
 	}
 	return truncate(inv.stdout + "\n----------ERROR-------\n" + inv.stderr)
+}
+
+type cancelCommandIn struct {
+	CommandId   string
+	InstanceIds []string
+}
+
+// ssmCancelCommand cancels a command's invocations on the given instances
+// (all of them when none is given). One not started yet is Cancelled at
+// once; a running one is Cancelling until its script has been stopped.
+// Invocations already over are left as they are, as SSM does.
+func (s *Server) ssmCancelCommand(in cancelCommandIn) (any, *ssmErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(in.CommandId) != 36 {
+		return nil, ssmErrorf("ValidationException", "1 validation error detected: Value '%s' at 'commandId' failed to satisfy constraint: Member must have length 36", in.CommandId)
+	}
+	c := s.commands[in.CommandId]
+	if c == nil {
+		return nil, ssmErrorf("InvalidCommandId", "")
+	}
+	ids := in.InstanceIds
+	if len(ids) == 0 {
+		ids = c.instanceIDs
+	}
+	for _, id := range ids {
+		if c.invocations[id] == nil {
+			return nil, ssmErrorf("InvalidInstanceId", "Instance %s is not a target of command %s.", id, c.id)
+		}
+	}
+	now := s.now()
+	for _, id := range ids {
+		inv := c.invocations[id]
+		switch {
+		case inv.done():
+		case inv.status == "Pending":
+			inv.status, inv.details, inv.start, inv.end = "Cancelled", "Cancelled", now, now
+		default:
+			inv.status, inv.details = "Cancelling", "Cancelling"
+			if inv.cancel != nil {
+				inv.cancel()
+			}
+		}
+	}
+	return map[string]any{}, nil
 }
