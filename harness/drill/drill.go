@@ -133,6 +133,8 @@ type run struct {
 	injectedAt time.Time
 	// backupDir holds the drill's etcd snapshots.
 	backupDir string
+	// alarm is the platform's status-check alarm, where it has one.
+	alarm string
 	// mitigation says how the mitigation acted, once it has; empty if it
 	// did not before the deadline.
 	mitigation string
@@ -215,7 +217,13 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	mctx, stopMitigation := context.WithCancel(ctx)
 	defer stopMitigation()
 	if d.sc.watchdog && !d.o.MitigationOff {
-		if w, ok := d.newWatchdog(); ok {
+		if a, ok := d.env.Target.(StatusAlarms); ok {
+			if err := d.ensureAlarm(ctx, a); err != nil {
+				stopProbes()
+				<-probesDone
+				return results.Errored(d.id, err), nil
+			}
+		} else if w, ok := d.newWatchdog(); ok {
 			go w.run(mctx)
 		}
 	}
@@ -248,6 +256,11 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		var re *faults.RevertError
 		if errors.As(err, &re) {
 			return results.Errored(d.id, err), err
+		}
+		// Inject reverted what it applied; leave the cluster as healthy
+		// as the next drill expects it.
+		if herr := d.waitHealthyAfter(ctx); herr != nil {
+			d.log.Warn("cluster not healthy after the failed injection was reverted", "err", herr)
 		}
 		return results.Errored(d.id, err), nil
 	}
