@@ -13,10 +13,10 @@ import (
 
 	"github.com/kdrill/kdrill/faults"
 	"github.com/kdrill/kdrill/harness/drill"
-	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
 func TestDrills(t *testing.T) {
@@ -39,24 +39,7 @@ var (
 )
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	image := os.Getenv("KDRILL_NODE_IMAGE")
-	if image == "" {
-		var err error
-		image, err = nodeimage.Build(ctx, nodeimage.Options{Progress: GinkgoWriter})
-		Expect(err).NotTo(HaveOccurred())
-	}
-	if os.Getenv("KDRILL_KEEP_CLUSTER") == "" {
-		// Start from a fresh cluster: one left by an earlier, interrupted
-		// run may have stopped or broken nodes. Not existing is fine.
-		_ = kind.Down(ctx, kind.Options{Name: testCluster, Progress: GinkgoWriter})
-	}
-	c, err := kind.Up(ctx, kind.Options{Name: testCluster, Image: image, HostPort: testPort, Progress: GinkgoWriter})
-	Expect(err).NotTo(HaveOccurred())
-	if os.Getenv("KDRILL_KEEP_CLUSTER") == "" {
-		DeferCleanup(func(ctx context.Context) {
-			Expect(kind.Down(ctx, kind.Options{Name: testCluster, Progress: GinkgoWriter})).To(Succeed())
-		})
-	}
+	c := testcluster.Up(ctx, testCluster, testPort)
 	outDir = os.Getenv("KDRILL_OUT")
 	if outDir == "" {
 		// Not GinkgoT().TempDir(): that is gone before ReportAfterSuite
