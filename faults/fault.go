@@ -121,6 +121,7 @@ func All() Registry {
 		"apiserver-crash":   APIServerCrash(),
 		"kubelet-crash":     KubeletCrash(),
 		"vm-shutdown":       &MachineStop{},
+		"vm-crash":          &MachineCrash{},
 		"etcd-data-loss":    &EtcdDataLoss{},
 		"network-partition": &Partition{},
 	}

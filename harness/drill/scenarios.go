@@ -130,11 +130,21 @@ var scenarios = map[string]scenario{
 		},
 	},
 	slo.VMShutdown: {
-		fault:        func(d *run) faults.Fault { return &faults.MachineStop{Force: d.o.ForceStop} },
+		fault: func(d *run) faults.Fault {
+			// A platform alarm watches status checks, which a machine
+			// stopped through the API no longer has: crash it instead.
+			if _, ok := d.env.Target.(StatusAlarms); ok {
+				return &faults.MachineCrash{}
+			}
+			return &faults.MachineStop{Force: d.o.ForceStop}
+		},
 		watchdog:     true,
 		needsWorkers: true,
 		observe:      func(context.Context, *run) (observation, error) { return observation{}, nil },
 		mitigated: func(ctx context.Context, d *run, _ observation) (string, bool) {
+			if a, ok := d.env.Target.(StatusAlarms); ok && d.alarm != "" {
+				return d.alarmActed(ctx, a)
+			}
 			for _, e := range d.events.Events() {
 				if e.Kind == timeline.MitigationStarted && e.Source == "watchdog" && d.watchdogActed() {
 					return fmt.Sprintf("the status-check watchdog rebooted %s %s after the fault (%s)",
@@ -143,7 +153,7 @@ var scenarios = map[string]scenario{
 			}
 			return "", false
 		},
-		notMitigated: "the control-plane machine stayed down: the status-check watchdog did not reboot it",
+		notMitigated: "the control-plane machine stayed down: the status-check watchdog (on AWS, the alarm) did not reboot it",
 		expect: func(ctx context.Context, d *run, _ observation, tl *timeline.Timeline) ([]slo.Check, error) {
 			var checks []slo.Check
 			checks = append(checks, noOutage(d, tl, probe.DataPlane, "workload_kept_serving", "the workload answered throughout"))

@@ -1,0 +1,91 @@
+package aws_test
+
+import (
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/aws"
+	"github.com/kdrill/kdrill/harness/aws/awslocal"
+	"github.com/kdrill/kdrill/harness/drill"
+	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
+)
+
+func TestAWS(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "AWS provider")
+}
+
+// The suite's own cluster, apart from the others'.
+const (
+	testCluster = "kdrill-aws"
+	testPort    = 30290
+	region      = "us-east-1"
+	// timeScale makes the alarm's 60 s period last one second.
+	timeScale = 60
+)
+
+var (
+	env      drill.Env
+	provider *aws.Provider
+	cluster  *kind.Cluster
+)
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	cluster = testcluster.Up(ctx, testCluster, testPort)
+
+	// The cluster's node containers become EC2 instances: tagged as an
+	// operator would tag them, the control plane in one zone and the
+	// workers in another.
+	nodes, err := cluster.Nodes(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	tags := map[string]map[string]string{}
+	zones := map[string]string{}
+	for _, n := range nodes {
+		tags[n.Name] = map[string]string{"kdrill/cluster": testCluster, "kdrill/role": string(n.Role), "kdrill/node": n.Name}
+		zones[n.Name] = region + "b"
+		if n.Role == harness.RoleControlPlane {
+			zones[n.Name] = region + "a"
+		}
+	}
+	backend, err := awslocal.NewDockerBackend(ctx, awslocal.DockerOptions{
+		Label: "io.x-k8s.kind.cluster=" + testCluster, Tags: tags, Zones: zones,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	srv, err := awslocal.New(awslocal.Options{
+		Backend: backend, Region: region, AccessKeyID: "AKIDKDRILLSUITE", SecretAccessKey: "kdrill-suite-secret",
+		S3Dir: GinkgoT().TempDir(), TimeScale: timeScale,
+		Logger: slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	hs := httptest.NewServer(srv)
+	DeferCleanup(func() { hs.Close(); srv.Close() })
+
+	// The provider finds its credentials the standard way.
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDKDRILLSUITE", "AWS_SECRET_ACCESS_KEY": "kdrill-suite-secret",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		GinkgoT().Setenv(k, v)
+	}
+	provider, err = aws.Open(ctx, aws.Options{
+		Region: region, Endpoint: hs.URL, Tags: map[string]string{"kdrill/cluster": testCluster},
+		Kubeconfig: cluster.KubeconfigPath(), WorkloadURL: cluster.WorkloadURL(),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	j, err := faults.OpenJournal(GinkgoT().TempDir() + "/journal.jsonl")
+	Expect(err).NotTo(HaveOccurred())
+	env = drill.Env{Target: provider, Ref: faults.Ref{Provider: "aws", Name: testCluster}, Journal: j}
+}, NodeTimeout(60*time.Minute))
+
+// The provider is what the vm-shutdown drill needs on a platform with a
+// status-check alarm.
+var _ drill.StatusAlarms = (*aws.Provider)(nil)
