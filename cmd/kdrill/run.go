@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness/aws"
 	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/drill"
 	"github.com/kdrill/kdrill/harness/kind"
-	"github.com/kdrill/kdrill/harness/kind/nodeimage"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
 	"github.com/kdrill/kdrill/reports"
@@ -169,9 +170,6 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	if err := guardTarget(ctx, cfg, o, cmd.InOrStdin(), stdin, out, log); err != nil {
 		return err
 	}
-	if cfg.Target.Provider != config.Kind {
-		return &usageError{fmt.Sprintf("target.provider %s: not available in this kdrill yet; nothing was touched", cfg.Target.Provider)}
-	}
 	j, err := faults.OpenJournal(journalPath(o.stateDir, o.journal))
 	if err != nil {
 		return err
@@ -183,7 +181,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	if len(pending) > 0 {
 		return &usageError{fmt.Sprintf("the undo journal %s holds %d unreverted fault(s) (first: %s on %s); run 'kdrill recover' first", j.Path(), len(pending), pending[0].Fault, pending[0].Target.Name)}
 	}
-	c, err := kind.Get(ctx, kind.Options{Name: cfg.Target.Name, StateDir: o.stateDir})
+	target, k8sVersion, err := openTarget(ctx, cfg, o.stateDir, out)
 	if err != nil {
 		return err
 	}
@@ -191,13 +189,13 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 		return fmt.Errorf("create output folder: %w", err)
 	}
 
-	env := drill.Env{Target: c, Ref: faults.Ref{Provider: "kind", Name: cfg.Target.Name}, Journal: j}
+	env := drill.Env{Target: target, Ref: faults.Ref{Provider: cfg.Target.Provider, Name: cfg.Target.Name}, Journal: j}
 	var step *stepper
 	if o.step {
 		step = &stepper{in: stdin, out: out}
 	}
 	file := &results.File{Schema: results.Schema, Run: results.Run{
-		KdrillVersion: version, Provider: "kind", KubernetesVersion: nodeimage.DefaultKubernetesVersion, Start: time.Now(),
+		KdrillVersion: version, Provider: cfg.Target.Provider, KubernetesVersion: k8sVersion, Start: time.Now(),
 	}}
 	var failedIDs []string
 	var revertErr error
@@ -261,7 +259,7 @@ func writeOutputs(dir string, f *results.File) error {
 }
 
 func newRecoverCmd() *cobra.Command {
-	var stateDir, journal string
+	var stateDir, journal, cfgPath string
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Revert every fault the undo journal still holds (after a crash of kdrill)",
@@ -289,18 +287,36 @@ func newRecoverCmd() *cobra.Command {
 					continue
 				}
 				done[e.Target] = true
-				if e.Target.Provider != "kind" {
-					return &revertFailure{fmt.Errorf("journal entry %s is for provider %q, which this kdrill cannot reach", e.ID, e.Target.Provider)}
+				// A kind cluster is reached by its name; an AWS target
+				// needs the config that named it (its tags, region).
+				cfg := &config.Config{Target: config.Target{Provider: e.Target.Provider, Name: e.Target.Name}}
+				switch e.Target.Provider {
+				case config.Kind:
+				case config.AWS:
+					if cfgPath == "" {
+						return errUnreachable(e, "pass the drill config that names this AWS target with --config")
+					}
+					c, err := config.Load(cfgPath)
+					if err != nil {
+						return err
+					}
+					if c.Target.Provider != config.AWS || c.Target.Name != e.Target.Name {
+						return errUnreachable(e, fmt.Sprintf("%s names %s target %q, not this one", cfgPath, c.Target.Provider, c.Target.Name))
+					}
+					cfg = c
+				default:
+					return errUnreachable(e, "this kdrill knows no such provider")
 				}
-				c, err := kind.Get(ctx, kind.Options{Name: e.Target.Name, StateDir: stateDir})
+				target, _, err := openTarget(ctx, cfg, stateDir, io.Discard)
 				if err != nil {
 					var ue *kind.UserError
-					if errors.As(err, &ue) {
-						return &revertFailure{fmt.Errorf("cannot reach cluster %s to revert %s: %w", e.Target.Name, e.Fault, err)}
+					var ae *aws.UserError
+					if errors.As(err, &ue) || errors.As(err, &ae) {
+						return errUnreachable(e, "cannot reach it: "+err.Error())
 					}
 					return err
 				}
-				n, err := faults.Recover(ctx, j, e.Target, c, faults.All())
+				n, err := faults.Recover(ctx, j, e.Target, target, registry(e.Target.Provider))
 				total += n
 				if err != nil {
 					return &revertFailure{err}
@@ -311,6 +327,7 @@ func newRecoverCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&stateDir, "state-dir", kind.DefaultStateDir(), "folder holding the undo journal and the clusters' state")
+	cmd.Flags().StringVar(&cfgPath, "config", "", "drill config naming the AWS target of journal entries for provider aws (kind clusters need none)")
 	cmd.Flags().StringVar(&journal, "journal", "", "undo journal file (default <state-dir>/journal.jsonl)")
 	return cmd
 }

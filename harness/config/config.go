@@ -60,6 +60,9 @@ type Target struct {
 	// targets are reached through the kubeconfig kdrill keeps for them.
 	KubeContext string
 	Kubeconfig  string
+	// WorkloadURL is where an AWS target's probed workload answers HTTP
+	// GETs from the machine running kdrill; kind targets publish theirs.
+	WorkloadURL string
 	AWS         AWSTarget
 }
 

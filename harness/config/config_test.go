@@ -168,7 +168,7 @@ func TestParseErrors(t *testing.T) {
 		{"list as key", "target:\n  ? [a]\n  : b\n", 2, "target", "want a name as key, got a list"},
 
 		// target
-		{"target a list", "target:\n  - kind\n", 1, "target", "want a mapping with provider, name, kube_context, kubeconfig, aws, got a list"},
+		{"target a list", "target:\n  - kind\n", 1, "target", "want a mapping with provider, name, kube_context, kubeconfig, workload_url, aws, got a list"},
 		{"unknown target field", "target:\n  cluster: lab\n", 2, "target.cluster", "unknown field (known: provider, name"},
 		{"unknown provider", "target:\n  provider: gcp\n", 2, "target.provider", `unknown provider "gcp" (known: kind, aws)`},
 		{"provider a number", "target:\n  provider: 7\n", 2, "target.provider", `want a string, got a number (quote it: "7")`},
@@ -182,6 +182,8 @@ func TestParseErrors(t *testing.T) {
 		{"kubeconfig for kind", "target:\n  kubeconfig: /tmp/k\n", 2, "target.kubeconfig", "only for provider aws"},
 		{"aws block for kind", "target:\n  aws:\n    region: eu-west-1\n", 2, "target.aws", "only for provider aws"},
 		{"empty kubeconfig", "target:\n  kubeconfig: ''\n", 2, "target.kubeconfig", "is empty"},
+		{"workload_url for kind", "target:\n  workload_url: http://127.0.0.1:30080/\n", 2, "target.workload_url", "only for provider aws"},
+		{"workload_url not a URL", "target:\n  provider: aws\n  workload_url: here\n", 3, "target.workload_url", "want an http(s) URL"},
 		{"context with a space", "target:\n  provider: aws\n  kube_context: 'a b'\n", 3, "target.kube_context", "without spaces"},
 		{"aws without name", "target:\n  provider: aws\n  aws: {account_id: '123456789012', region: eu-west-1}\n", 1, "target.name", "required for provider aws"},
 		{"aws without account", "target:\n  provider: aws\n  name: lab\n  aws: {region: eu-west-1}\n", 4, "target.aws.account_id", "required for provider aws"},

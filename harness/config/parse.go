@@ -249,7 +249,7 @@ func (p *parser) number(v *yamlv3.Node, f field) (float64, error) {
 // target decodes target:.
 func (p *parser) target(n *yamlv3.Node, f field) error {
 	t := &p.c.Target
-	return p.mapping(n, f, []string{"provider", "name", "kube_context", "kubeconfig", "aws"}, func(k string, f field, v *yamlv3.Node) error {
+	return p.mapping(n, f, []string{"provider", "name", "kube_context", "kubeconfig", "workload_url", "aws"}, func(k string, f field, v *yamlv3.Node) error {
 		if isNull(v) {
 			return nil
 		}
@@ -268,6 +268,13 @@ func (p *parser) target(n *yamlv3.Node, f field) error {
 		case "kubeconfig":
 			if t.Kubeconfig, err = p.str(v, f); err == nil && t.Kubeconfig == "" {
 				err = p.fail(f, "is empty; leave it out for the default kubeconfig")
+			}
+		case "workload_url":
+			if t.WorkloadURL, err = p.str(v, f); err == nil {
+				u, perr := url.Parse(t.WorkloadURL)
+				if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					err = p.fail(f, "want an http(s) URL the workload answers on, got %q", t.WorkloadURL)
+				}
 			}
 		case "aws":
 			err = p.aws(v, f)
@@ -365,7 +372,7 @@ func (p *parser) checkTarget() error {
 	}
 	switch t.Provider {
 	case Kind:
-		for _, k := range []string{"target.kube_context", "target.kubeconfig", "target.aws"} {
+		for _, k := range []string{"target.kube_context", "target.kubeconfig", "target.workload_url", "target.aws"} {
 			if _, ok := p.c.lines[k]; ok {
 				return p.fail(at(k), "only for provider aws: kdrill reaches a kind cluster through the kubeconfig it keeps for it")
 			}

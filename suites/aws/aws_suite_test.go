@@ -31,9 +31,13 @@ const (
 	region      = "us-east-1"
 	// timeScale makes the alarm's 60 s period last one second.
 	timeScale = 60
+	// accountID is the stand-in's account, which the CLI spec allow-lists.
+	accountID = "000000000042"
 )
 
 var (
+	// endpoint is where the stand-in answers.
+	endpoint string
 	env      drill.Env
 	provider *aws.Provider
 	cluster  *kind.Cluster
@@ -61,13 +65,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	srv, err := awslocal.New(awslocal.Options{
-		Backend: backend, Region: region, AccessKeyID: "AKIDKDRILLSUITE", SecretAccessKey: "kdrill-suite-secret",
+		Backend: backend, Region: region, AccountID: accountID, AccessKeyID: "AKIDKDRILLSUITE", SecretAccessKey: "kdrill-suite-secret",
 		S3Dir: GinkgoT().TempDir(), TimeScale: timeScale,
 		Logger: slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	hs := httptest.NewServer(srv)
 	DeferCleanup(func() { hs.Close(); srv.Close() })
+	endpoint = hs.URL
 
 	// The provider finds its credentials the standard way.
 	for k, v := range map[string]string{

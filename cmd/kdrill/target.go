@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/aws"
+	"github.com/kdrill/kdrill/harness/config"
+	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/harness/kind/nodeimage"
+)
+
+// openTarget reaches the config's target: a kind cluster kdrill keeps the
+// kubeconfig of, or the instances on AWS its tags select. It also says
+// which Kubernetes version the results should name, where kdrill knows.
+func openTarget(ctx context.Context, cfg *config.Config, stateDir string, dryRunOut io.Writer) (harness.Target, string, error) {
+	t := cfg.Target
+	switch t.Provider {
+	case config.AWS:
+		if t.KubeContext != "" {
+			return nil, "", &usageError{"target.kube_context: not supported yet; point target.kubeconfig at a file whose current context is the cluster"}
+		}
+		p, err := aws.Open(ctx, aws.Options{
+			Region: t.AWS.Region, Endpoint: t.AWS.Endpoint, Profile: t.AWS.Profile, Tags: t.AWS.Tags,
+			Kubeconfig: t.Kubeconfig, WorkloadURL: t.WorkloadURL, DryRunOut: dryRunOut,
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		return p, "", nil
+	default:
+		c, err := kind.Get(ctx, kind.Options{Name: t.Name, StateDir: stateDir})
+		if err != nil {
+			return nil, "", err
+		}
+		return c, nodeimage.DefaultKubernetesVersion, nil
+	}
+}
+
+// registry is every fault recover may find in the journal for a provider.
+func registry(provider string) faults.Registry {
+	r := faults.All()
+	if provider == config.AWS {
+		r[(&aws.NACLPartition{}).Name()] = &aws.NACLPartition{}
+	}
+	return r
+}
+
+// errUnreachable says recover cannot reach a journal entry's target.
+func errUnreachable(e faults.Entry, why string) error {
+	return &revertFailure{fmt.Errorf("journal entry %s (%s on %s %s): %s", e.ID, e.Fault, e.Target.Provider, e.Target.Name, why)}
+}
