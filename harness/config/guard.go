@@ -74,7 +74,7 @@ func Guard(t Target, allow []Allow, f Facts, yes bool) (Decision, error) {
 		}
 		marker := ""
 		if f.Marker != "" {
-			marker = " (no " + f.Marker + ")"
+			marker = " (no marker naming it at " + f.Marker + ")"
 		}
 		return refuse(`kdrill did not create it%s and no allow-list names it; create it with 'kdrill cluster up --name %s', or add "kind:%s" to allow: in the --config file`, marker, t.Name, t.Name)
 	case AWS:

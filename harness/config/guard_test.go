@@ -26,7 +26,7 @@ func TestGuard(t *testing.T) {
 		{name: "kind created by kdrill", target: kindLab, facts: Facts{CreatedByKdrill: true}, because: "kdrill created it"},
 		{name: "kind allow-listed", target: kindLab, allow: allowAll, because: "allow-listed as kind:lab (line 3)"},
 		{name: "kind neither", target: kindLab, facts: Facts{Marker: "/s/clusters/lab/created-by-kdrill.json"},
-			refused: `refusing to drill kind cluster "lab": kdrill did not create it (no /s/clusters/lab/created-by-kdrill.json) and no allow-list names it; create it with 'kdrill cluster up --name lab', or add "kind:lab" to allow: in the --config file`},
+			refused: `refusing to drill kind cluster "lab": kdrill did not create it (no marker naming it at /s/clusters/lab/created-by-kdrill.json) and no allow-list names it; create it with 'kdrill cluster up --name lab', or add "kind:lab" to allow: in the --config file`},
 		{name: "kind allow-list names another", target: kindLab, allow: []Allow{{Kind: "kind", Name: "lab2"}, {Kind: "context", Name: "lab"}}, refused: "kdrill did not create it"},
 		{name: "kind needs no confirmation", target: kindLab, facts: Facts{CreatedByKdrill: true, Interactive: true}, because: "kdrill created it"},
 		{name: "empty provider is kind", target: Target{Name: "lab"}, facts: Facts{CreatedByKdrill: true}, because: "kdrill created it"},
