@@ -39,12 +39,18 @@ func newClusterCmd() *cobra.Command {
 	up.Flags().BoolVar(&opts.Retain, "retain", false, "keep the nodes of a failed create for debugging")
 
 	var downOpts kind.Options
+	var force bool
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Delete a drill cluster and its state",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			downOpts.Progress = cmd.ErrOrStderr()
+			// A kind cluster of that name that kdrill did not make may be
+			// someone's work: deleting it takes --force.
+			if exists, err := kind.Exists(downOpts.Name); err == nil && exists && !force && !kind.CreatedByKdrill(downOpts) {
+				return &usageError{fmt.Sprintf("refusing to delete kind cluster %q: kdrill did not create it (no marker naming it at %s); pass --force to delete it anyway", downOpts.Name, kind.MarkerPath(downOpts))}
+			}
 			if err := kind.Down(cmd.Context(), downOpts); err != nil {
 				return err
 			}
@@ -54,6 +60,7 @@ func newClusterCmd() *cobra.Command {
 	}
 	down.Flags().StringVar(&downOpts.Name, "name", kind.DefaultName, "cluster name")
 	down.Flags().StringVar(&downOpts.StateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs and etcd data")
+	down.Flags().BoolVar(&force, "force", false, "delete the cluster even if kdrill did not create it")
 	cmd.AddCommand(up, down)
 	return cmd
 }

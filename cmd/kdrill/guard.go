@@ -25,9 +25,8 @@ func guardTarget(ctx context.Context, cfg *config.Config, o runOptions, stdin io
 		facts.CreatedByKdrill = kind.CreatedByKdrill(ko)
 		facts.Marker = kind.MarkerPath(ko)
 	}
-	// An AWS target's account is not looked up yet: the guard checks the
-	// config's account_id against the allow-list (and the provider, once
-	// wired, must fill facts.AWSAccount from the credentials).
+	// The guard checks the config's account_id against the allow-list;
+	// openTarget then checks that the credentials are for that account.
 	d, err := config.Guard(t, cfg.Allow, facts, o.yes)
 	if err != nil {
 		return err

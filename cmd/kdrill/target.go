@@ -30,6 +30,15 @@ func openTarget(ctx context.Context, cfg *config.Config, stateDir string, dryRun
 		if err != nil {
 			return nil, "", err
 		}
+		// The guard trusted the config's account id; the credentials
+		// must be for that account, or kdrill would act on another one.
+		acct, err := p.Account(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		if acct != t.AWS.AccountID {
+			return nil, "", &usageError{fmt.Sprintf("refusing to act on AWS account %s: the config names %s (target.aws.account_id); nothing was touched", acct, t.AWS.AccountID)}
+		}
 		return p, "", nil
 	default:
 		c, err := kind.Get(ctx, kind.Options{Name: t.Name, StateDir: stateDir})

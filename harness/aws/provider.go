@@ -19,6 +19,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
@@ -45,6 +46,7 @@ type Provider struct {
 	ssm     *ssm.Client
 	s3      *s3.Client
 	presign *s3.PresignClient
+	sts     *sts.Client
 
 	// pollMin and pollMax bound the backoff between SSM status polls;
 	// statePoll is the pause between instance state polls. Tests shorten
@@ -150,6 +152,9 @@ func newProvider(cfg awssdk.Config, o Options) *Provider {
 		statePoll: 5 * time.Second,
 		ids:       map[string]string{},
 	}
+	p.sts = sts.NewFromConfig(cfg, func(so *sts.Options) {
+		so.BaseEndpoint = base
+	})
 	p.ec2 = ec2.NewFromConfig(cfg, func(so *ec2.Options) {
 		so.BaseEndpoint = base
 		so.APIOptions = append(so.APIOptions, apiOptions...)

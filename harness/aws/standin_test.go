@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"errors"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -185,5 +186,24 @@ func TestReprovisionAgainstStandIn(t *testing.T) {
 	}
 	if got, err := p.InstanceID(ctx, cps[0].Name); err != nil || got != id {
 		t.Errorf("new control plane %s is instance %s (%v), want %s", cps[0].Name, got, err, id)
+	}
+}
+
+// The account comes from STS, through the real SDK; the stand-in answers
+// with its default account, and a wrong secret is the user's to fix.
+func TestAccountAgainstStandIn(t *testing.T) {
+	s := newStandIn(t, 1)
+	acct, err := s.p.Account(testContext(t))
+	if err != nil || acct != awslocal.DefaultAccountID {
+		t.Fatalf("Account() = %q, %v; want %q", acct, err, awslocal.DefaultAccountID)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	bad, err := Open(testContext(t), Options{Region: "us-east-1", Endpoint: s.p.o.Endpoint, Tags: s.p.o.Tags})
+	if err == nil {
+		_, err = bad.Account(testContext(t))
+	}
+	var ue *UserError
+	if !errors.As(err, &ue) {
+		t.Fatalf("a wrong secret: got %v (%T), want a *UserError", err, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -60,6 +61,16 @@ scenarios: [vm-shutdown]
 		Expect(f.Scenarios).To(HaveLen(1))
 		Expect(f.Scenarios[0].Verdict).To(Equal(slo.Pass), f.Scenarios[0].Reason)
 		Expect(f.Scenarios[0].Checks).To(ContainElement(HaveField("Detail", ContainSubstring("status-check alarm"))))
+
+		By("refusing credentials for another account than the config names")
+		other := filepath.Join(dir, "other.yaml")
+		data, err = os.ReadFile(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(other, []byte(strings.ReplaceAll(string(data), accountID, "000000000099")), 0o600)).To(Succeed())
+		ref, err := gexec.Start(exec.Command(kdrill, "run", "--config", other, "--yes", "--journal", filepath.Join(dir, "other.jsonl"), "--out", filepath.Join(dir, "other")), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(ref).WithTimeout(time.Minute).Should(gexec.Exit(2))
+		Expect(string(ref.Err.Contents())).To(ContainSubstring("refusing to act on AWS account " + accountID + ": the config names 000000000099"))
 
 		By("finding nothing to recover")
 		rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", filepath.Join(dir, "journal.jsonl"), "--config", cfg), GinkgoWriter, GinkgoWriter)

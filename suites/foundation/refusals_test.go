@@ -2,6 +2,7 @@ package foundation_test
 
 import (
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 
@@ -9,6 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/kdrill/kdrill/harness/kind"
 )
 
 // These run the real CLI against the real Docker engine: each bad input
@@ -35,6 +38,19 @@ var _ = Describe("kdrill's refusals", Label("kind"), func() {
 		s := run("cluster", "down", "--name", "kdrill-no-such-cluster")
 		Expect(s).To(gexec.Exit(2))
 		Expect(s.Err).To(gbytes.Say(`kdrill: no kind cluster named "kdrill-no-such-cluster" exists`))
+	})
+
+	It("refuses to delete a cluster kdrill did not create, unless forced", func() {
+		// The suite's cluster, made to look hand-made: its marker moved away.
+		marker := kind.MarkerPath(kind.Options{Name: testCluster})
+		Expect(os.Rename(marker, marker+".away")).To(Succeed())
+		DeferCleanup(func() { Expect(os.Rename(marker+".away", marker)).To(Succeed()) })
+		s := run("cluster", "down", "--name", testCluster)
+		Expect(s).To(gexec.Exit(2))
+		Expect(s.Err).To(gbytes.Say(`refusing to delete kind cluster "%s": kdrill did not create it`, testCluster))
+		exists, err := kind.Exists(testCluster)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(exists).To(BeTrue(), "the cluster must still be there")
 	})
 
 	It("refuses a loopback port that is already taken, creating nothing", func() {

@@ -209,14 +209,16 @@ func (s *Server) goLocked(f func(ctx context.Context)) {
 }
 
 // ServeHTTP routes a request to its service by the protocol's marks: SSM's
-// X-Amz-Target header, CloudWatch's RPC v2 path, EC2's form POST to /, and
-// S3 for everything else.
+// X-Amz-Target header, CloudWatch's RPC v2 path, a form POST to / for EC2
+// (or STS, by the service its signature names), and S3 for everything else.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Header.Get("X-Amz-Target") != "":
 		s.serveSSM(w, r)
 	case strings.HasPrefix(r.URL.Path, "/service/"):
 		s.serveCloudWatch(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/" && isForm(r) && signedFor(r) == "sts":
+		s.serveSTS(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/" && isForm(r):
 		s.serveEC2(w, r)
 	default:
