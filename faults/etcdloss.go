@@ -27,10 +27,27 @@ type EtcdVolume interface {
 // empty data folder would let etcd bootstrap a new, empty cluster, and the
 // kubelets would then stop every pod the empty API no longer lists.
 //
-// Revert restores the newest snapshot in BackupDir (see RestoreEtcd); it
-// does nothing when etcd is healthy and its manifests are in place.
+// Revert restores the newest snapshot in BackupDir (see RestoreEtcd), or
+// on a target that keeps its own backups (EtcdBackups) the newest of
+// those; it does nothing when etcd is healthy and its manifests are in
+// place.
 type EtcdDataLoss struct {
 	BackupDir string
+}
+
+// EtcdBackup is one etcd snapshot a target keeps.
+type EtcdBackup struct {
+	ID             string // where the target keeps it: an S3 key
+	Revision, Keys int64
+}
+
+// EtcdBackups is a target that snapshots etcd and keeps the snapshots
+// itself (in S3 on AWS) rather than in a folder on the machine running
+// kdrill, and restores them on the node.
+type EtcdBackups interface {
+	BackupEtcd(ctx context.Context, node string) (EtcdBackup, error)
+	LatestEtcdBackup(ctx context.Context) (string, error)
+	RestoreEtcdBackup(ctx context.Context, node, id string) error
 }
 
 // Name implements Fault.
@@ -38,12 +55,18 @@ func (e *EtcdDataLoss) Name() string { return "etcd-data-loss" }
 
 // Plan implements Fault.
 func (e *EtcdDataLoss) Plan(ctx context.Context, t harness.Target) (Params, error) {
-	if _, ok := t.(EtcdVolume); !ok {
-		return nil, fmt.Errorf("this target gives no access to etcd's data folder")
-	}
 	cp, err := controlPlane(ctx, t)
 	if err != nil {
 		return nil, err
+	}
+	if eb, ok := t.(EtcdBackups); ok {
+		if _, err := eb.LatestEtcdBackup(ctx); err != nil {
+			return nil, fmt.Errorf("refusing to destroy etcd's data without a backup to restore: %w", err)
+		}
+		return Params{"node": cp.Name, "backups": "target"}, nil
+	}
+	if _, ok := t.(EtcdVolume); !ok {
+		return nil, fmt.Errorf("this target gives no access to etcd's data folder")
 	}
 	if cp.Address == "" {
 		return nil, fmt.Errorf("control-plane node %s has no address", cp.Name)
@@ -72,6 +95,17 @@ pkill -KILL -x etcd || true`
 func (e *EtcdDataLoss) Revert(ctx context.Context, t harness.Target, p Params) error {
 	if healthy, err := etcdHealthy(ctx, t, p["node"]); err == nil && healthy {
 		return nil
+	}
+	if p["backups"] == "target" {
+		eb, ok := t.(EtcdBackups)
+		if !ok {
+			return fmt.Errorf("this target keeps no etcd backups to restore")
+		}
+		id, err := eb.LatestEtcdBackup(ctx)
+		if err != nil {
+			return err
+		}
+		return eb.RestoreEtcdBackup(ctx, p["node"], id)
 	}
 	snap, err := LatestSnapshot(p["backups"])
 	if err != nil {

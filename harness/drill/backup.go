@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/kdrill/kdrill/faults"
 	"github.com/kdrill/kdrill/harness"
 	"github.com/kdrill/kdrill/harness/etcdsnap"
 	"github.com/kdrill/kdrill/harness/timeline"
@@ -18,11 +19,15 @@ import (
 // BackupTaken is the event of a scheduled etcd snapshot.
 const BackupTaken timeline.EventKind = "backup-taken"
 
-// backups takes an etcd snapshot into dir every interval, starting at once,
-// until ctx ends: the seed's "etcd backup" mitigation on a schedule.
+// backups takes an etcd snapshot every interval, starting at once, until
+// ctx ends: the seed's "etcd backup" mitigation on a schedule. The snapshot
+// goes into dir, through an etcd client, or where the target keeps its
+// own backups (remote, with the control-plane node cp).
 type backups struct {
 	target   harness.EtcdTarget
 	dir      string
+	remote   faults.EtcdBackups
+	cp       string
 	interval time.Duration
 	events   *timeline.EventLog
 }
@@ -46,6 +51,20 @@ func (b *backups) run(ctx context.Context, first chan<- error) {
 }
 
 func (b *backups) take(ctx context.Context) error {
+	if b.remote != nil {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		started := time.Now()
+		bk, err := b.remote.BackupEtcd(sctx, b.cp)
+		if err != nil {
+			return fmt.Errorf("etcd backup: %w", err)
+		}
+		b.events.Record(BackupTaken, "backup", map[string]string{
+			"path": bk.ID, "revision": fmt.Sprint(bk.Revision), "keys": fmt.Sprint(bk.Keys),
+			"started": started.Format(time.RFC3339Nano),
+		})
+		return nil
+	}
 	e, err := b.target.Etcd(ctx)
 	if err != nil {
 		return err

@@ -131,8 +131,10 @@ type run struct {
 	controlPlaneBackup string
 	// injectedAt is when the fault went in.
 	injectedAt time.Time
-	// backupDir holds the drill's etcd snapshots.
-	backupDir string
+	// backupDir holds the drill's etcd snapshots, unless the target keeps
+	// them itself (remoteBackups).
+	backupDir     string
+	remoteBackups faults.EtcdBackups
 	// alarm is the platform's status-check alarm, where it has one.
 	alarm string
 	// mitigation says how the mitigation acted, once it has; empty if it
@@ -371,6 +373,19 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 // startBackups starts the backup schedule and waits for its first
 // snapshot: a drill that destroys data must have something to restore.
 func (d *run) startBackups(ctx context.Context) error {
+	if remote, ok := d.env.Target.(faults.EtcdBackups); ok {
+		if d.sc.reprovision {
+			return fmt.Errorf("%s re-provisions the control plane from local backups; this target keeps its own", d.id)
+		}
+		d.remoteBackups = remote
+		b := &backups{remote: remote, cp: d.cp, interval: d.o.BackupInterval, events: d.events}
+		first := make(chan error, 1)
+		go b.run(ctx, first)
+		if err := <-first; err != nil {
+			return fmt.Errorf("first etcd backup: %w", err)
+		}
+		return nil
+	}
 	et, ok := d.env.Target.(harness.EtcdTarget)
 	if !ok {
 		return fmt.Errorf("%s needs etcd access for backups; this target gives none", d.id)

@@ -200,7 +200,13 @@ func restoreRunbook(ctx context.Context, d *run) error {
 			return ctx.Err()
 		}
 	}
-	snap, err := faults.LatestSnapshot(d.backupDir)
+	var snap string
+	var err error
+	if d.remoteBackups != nil {
+		snap, err = d.remoteBackups.LatestEtcdBackup(ctx)
+	} else {
+		snap, err = faults.LatestSnapshot(d.backupDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -222,7 +228,11 @@ func restoreRunbook(ctx context.Context, d *run) error {
 			addr = n.Address
 		}
 	}
-	err = faults.RestoreEtcd(ctx, d.env.Target, d.cp, addr, snap)
+	if d.remoteBackups != nil {
+		err = d.remoteBackups.RestoreEtcdBackup(ctx, d.cp, snap)
+	} else {
+		err = faults.RestoreEtcd(ctx, d.env.Target, d.cp, addr, snap)
+	}
 	attrs := map[string]string{"snapshot": snap, "revision": revision, "backup_age": age}
 	if err != nil {
 		attrs["error"] = err.Error()

@@ -2,8 +2,12 @@ package aws_test
 
 import (
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +37,8 @@ const (
 	timeScale = 60
 	// accountID is the stand-in's account, which the CLI spec allow-lists.
 	accountID = "000000000042"
+	// backupBucket holds etcd's snapshots in the stand-in's S3.
+	backupBucket = "kdrill-etcd-backups"
 )
 
 var (
@@ -64,13 +70,26 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Label: "io.x-k8s.kind.cluster=" + testCluster, Tags: tags, Zones: zones,
 	})
 	Expect(err).NotTo(HaveOccurred())
+	s3Dir := GinkgoT().TempDir()
+	// The etcd backups' bucket; the nodes upload to it and download from
+	// it with presigned URLs.
+	Expect(os.Mkdir(filepath.Join(s3Dir, backupBucket), 0o755)).To(Succeed())
 	srv, err := awslocal.New(awslocal.Options{
 		Backend: backend, Region: region, AccountID: accountID, AccessKeyID: "AKIDKDRILLSUITE", SecretAccessKey: "kdrill-suite-secret",
-		S3Dir: GinkgoT().TempDir(), TimeScale: timeScale,
+		S3Dir: s3Dir, TimeScale: timeScale,
 		Logger: slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	hs := httptest.NewServer(srv)
+	// The stand-in answers on the kind network's gateway, which both this
+	// process and the nodes reach, as instances reach S3's endpoint.
+	gw, err := exec.Command("docker", "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}} {{end}}{{end}}").Output()
+	Expect(err).NotTo(HaveOccurred())
+	l, err := net.Listen("tcp", net.JoinHostPort(strings.Fields(string(gw))[0], "0"))
+	Expect(err).NotTo(HaveOccurred())
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener.Close()
+	hs.Listener = l
+	hs.Start()
 	DeferCleanup(func() { hs.Close(); srv.Close() })
 	endpoint = hs.URL
 
@@ -84,6 +103,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	provider, err = aws.Open(ctx, aws.Options{
 		Region: region, Endpoint: hs.URL, Tags: map[string]string{"kdrill/cluster": testCluster},
 		Kubeconfig: cluster.KubeconfigPath(), WorkloadURL: cluster.WorkloadURL(),
+		BackupBucket: backupBucket, BackupPrefix: "etcd/",
 	})
 	Expect(err).NotTo(HaveOccurred())
 	j, err := faults.OpenJournal(GinkgoT().TempDir() + "/journal.jsonl")
