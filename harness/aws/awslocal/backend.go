@@ -1,7 +1,10 @@
 package awslocal
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os/exec"
 	"time"
 )
 
@@ -173,4 +176,25 @@ type LaunchSpec struct {
 	Zone         string
 	// Tags are the tags the new instance gets, EC2's own included.
 	Tags map[string]string
+}
+
+// runScript runs cmd, a shell script in a machine, and returns what it
+// printed and its exit code: a script that fails is a result, not an
+// error; a command that cannot run, or is cut off by ctx, is an error.
+func runScript(ctx context.Context, cmd *exec.Cmd) (ExecResult, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	default:
+		return res, err
+	}
+	return res, nil
 }

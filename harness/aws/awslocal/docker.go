@@ -442,23 +442,9 @@ func (b *DockerBackend) Exec(ctx context.Context, id, script string) (ExecResult
 	if !c.State.Running || c.State.Paused {
 		return ExecResult{}, fmt.Errorf("container %s is not running", c.name())
 	}
-	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, b.o.Docker, "exec", c.ID, "sh", "-c", script)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
-	res := ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return res, ctx.Err()
-	case errors.As(err, &exit):
-		res.ExitCode = exit.ExitCode()
-	default:
-		return res, err
-	}
-	return res, nil
+	return runScript(ctx, cmd)
 }
 
 // LaunchTemplates implements Launcher.

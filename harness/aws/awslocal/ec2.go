@@ -783,20 +783,30 @@ func (s *Server) aclByIDLocked(id string) *subnet {
 	return nil
 }
 
-func (s *Server) ec2CreateNetworkAclEntry(c *ec2Call) (ec2Answer, *ec2Err) {
+// lockACLEntry reads a Create/DeleteNetworkAclEntry request and finds its
+// ACL; on success it returns with s.mu held, for the caller to unlock.
+func (s *Server) lockACLEntry(c *ec2Call, create bool) (*subnet, aclEntry, *ec2Err) {
 	if _, err := s.refresh(c.ctx); err != nil {
-		return nil, internalError(err)
+		return nil, aclEntry{}, internalError(err)
 	}
-	e, eerr := parseEntry(c.form, true)
+	e, eerr := parseEntry(c.form, create)
 	if eerr != nil {
-		return nil, eerr
+		return nil, aclEntry{}, eerr
 	}
 	id := c.form.Get("NetworkAclId")
 	s.mu.Lock()
 	sn := s.aclByIDLocked(id)
 	if sn == nil {
 		s.mu.Unlock()
-		return nil, ec2Errorf(http.StatusBadRequest, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
+		return nil, aclEntry{}, ec2Errorf(http.StatusBadRequest, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
+	}
+	return sn, e, nil
+}
+
+func (s *Server) ec2CreateNetworkAclEntry(c *ec2Call) (ec2Answer, *ec2Err) {
+	sn, e, eerr := s.lockACLEntry(c, true)
+	if eerr != nil {
+		return nil, eerr
 	}
 	for _, old := range sn.acl.entries {
 		if old.number == e.number && old.egress == e.egress {
@@ -817,19 +827,9 @@ func (s *Server) ec2CreateNetworkAclEntry(c *ec2Call) (ec2Answer, *ec2Err) {
 }
 
 func (s *Server) ec2DeleteNetworkAclEntry(c *ec2Call) (ec2Answer, *ec2Err) {
-	if _, err := s.refresh(c.ctx); err != nil {
-		return nil, internalError(err)
-	}
-	e, eerr := parseEntry(c.form, false)
+	sn, e, eerr := s.lockACLEntry(c, false)
 	if eerr != nil {
 		return nil, eerr
-	}
-	id := c.form.Get("NetworkAclId")
-	s.mu.Lock()
-	sn := s.aclByIDLocked(id)
-	if sn == nil {
-		s.mu.Unlock()
-		return nil, ec2Errorf(http.StatusBadRequest, "InvalidNetworkAclID.NotFound", "The network ACL ID '%s' does not exist", id)
 	}
 	i := slices.IndexFunc(sn.acl.entries, func(old aclEntry) bool { return old.number == e.number && old.egress == e.egress })
 	if i < 0 {

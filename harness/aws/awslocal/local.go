@@ -1,9 +1,7 @@
 package awslocal
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -231,23 +229,10 @@ func (b *LocalBackend) Exec(ctx context.Context, id, script string) (ExecResult,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ExecResult{}, err
 	}
-	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &stdout, &stderr
+	cmd.Dir = dir
 	cmd.WaitDelay = time.Second
-	err = cmd.Run()
-	res := ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return res, ctx.Err()
-	case errors.As(err, &exit):
-		res.ExitCode = exit.ExitCode()
-	default:
-		return res, err
-	}
-	return res, nil
+	return runScript(ctx, cmd)
 }
 
 // ApplyNetworkACL implements Firewall by remembering the rules.
