@@ -4,10 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 
 	"k8s.io/client-go/rest"
 )
+
+// ErrDryRun is wrapped by the error of every call a target in a dry run
+// held back: it wrote what it would have done and did not do it.
+var ErrDryRun = errors.New("dry run: not sent")
 
 // Role is what a node does in the cluster.
 type Role string

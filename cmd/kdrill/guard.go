@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/kdrill/kdrill/harness/config"
 	"github.com/kdrill/kdrill/harness/kind"
@@ -39,6 +40,9 @@ func guardTarget(ctx context.Context, cfg *config.Config, o runOptions, stdin io
 			return err
 		}
 		d.Because += ", confirmed by typing its name"
+	}
+	if o.dryRun {
+		d.Because = strings.TrimSuffix(d.Because, ", confirmed by --yes") + ", a dry run (changes nothing)"
 	}
 	log.Info("target", "target", t.Describe(), "allowed", d.Because)
 	return nil

@@ -45,6 +45,7 @@ func TestBadInput(t *testing.T) {
 		{"bad port", []string{"cluster", "up", "--port", "0"}, nil, []string{"--port 0"}},
 		{"bad log format", []string{"run", "--log-format", "xml"}, nil, []string{`--log-format "xml"`, "text or json"}},
 		{"unknown scenario", []string{"run", "--scenario", "meteor-strike"}, nil, []string{`unknown scenario "meteor-strike"`, "apiserver-crash"}},
+		{"dry run on kind", []string{"run", "--dry-run"}, nil, []string{"--dry-run prints AWS calls", "kdrill plan"}},
 		{"malformed version", []string{"image", "build", "--kubernetes-version", "1.35"}, nil, []string{`"1.35"`, "vX.Y.Z"}},
 		{"no engine for up", []string{"cluster", "up", "--image", "x", "--state-dir", t.TempDir()}, []string{noEngine}, []string{"no Docker engine answers", "make docker"}},
 		{"no engine for down", []string{"cluster", "down"}, []string{noEngine}, []string{"no Docker engine answers"}},

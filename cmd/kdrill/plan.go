@@ -50,7 +50,9 @@ cluster and changes nothing; it takes run's config file and drill flags.`,
 			fmt.Fprintf(out, "Plan for %s: %d scenario(s), one at a time; each waits for a healthy cluster first.\n", t.Describe(), len(ids))
 			fmt.Fprintf(out, "Guard: %s\n", guardNote(t))
 			for i, id := range ids {
-				s, err := drill.Plan(id, cp, cfg.Options(id))
+				po := cfg.Options(id)
+				po.PlatformAlarm = t.Provider == config.AWS
+				s, err := drill.Plan(id, cp, po)
 				if err != nil {
 					return err
 				}

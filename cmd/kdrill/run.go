@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,8 +36,8 @@ type runOptions struct {
 	watchdogPeriod, backupEvery               time.Duration
 	mitigationOff                             bool
 	// run only
-	yes, step bool
-	progress  string
+	yes, step, dryRun bool
+	progress          string
 }
 
 // revertFailure is a fault the harness could not undo (exit code 3).
@@ -75,6 +75,7 @@ or a refused target, 3 when a fault could not be reverted.`,
 	f := cmd.Flags()
 	addDrillFlags(cmd, &o)
 	f.BoolVar(&o.yes, "yes", false, "run against a target that is not a local kind cluster without asking to type its name")
+	f.BoolVar(&o.dryRun, "dry-run", false, "aws: print every AWS call that would change something, in the order the drills would make them, and make none (reads still go out); injects nothing")
 	f.BoolVar(&o.step, "step", false, "pause before each phase of each scenario, say what it will do, and wait for Enter")
 	f.StringVar(&o.progress, "progress", progressAuto, "live progress on standard error: auto, tty (redrawn in place), plain (lines, for logs) or off")
 	f.StringVar(&o.stateDir, "state-dir", kind.DefaultStateDir(), "folder for kubeconfigs, etcd data and the undo journal")
@@ -161,6 +162,9 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.dryRun {
+		return dryRunDrills(cmd, cfg, o)
+	}
 	out, err := newView(o.progress, cmd.ErrOrStderr())
 	if err != nil {
 		return err
@@ -181,7 +185,7 @@ func runDrills(cmd *cobra.Command, o runOptions) error {
 	if len(pending) > 0 {
 		return &usageError{fmt.Sprintf("the undo journal %s holds %d unreverted fault(s) (first: %s on %s); run 'kdrill recover' first", j.Path(), len(pending), pending[0].Fault, pending[0].Target.Name)}
 	}
-	target, k8sVersion, err := openTarget(ctx, cfg, o.stateDir, out)
+	target, k8sVersion, err := openTarget(ctx, cfg, o.stateDir, nil)
 	if err != nil {
 		return err
 	}
@@ -307,7 +311,7 @@ func newRecoverCmd() *cobra.Command {
 				default:
 					return errUnreachable(e, "this kdrill knows no such provider")
 				}
-				target, _, err := openTarget(ctx, cfg, stateDir, io.Discard)
+				target, _, err := openTarget(ctx, cfg, stateDir, nil)
 				if err != nil {
 					var ue *kind.UserError
 					var ae *aws.UserError

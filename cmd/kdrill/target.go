@@ -16,7 +16,9 @@ import (
 // openTarget reaches the config's target: a kind cluster kdrill keeps the
 // kubeconfig of, or the instances on AWS its tags select. It also says
 // which Kubernetes version the results should name, where kdrill knows.
-func openTarget(ctx context.Context, cfg *config.Config, stateDir string, dryRunOut io.Writer) (harness.Target, string, error) {
+// With dryRun set, an AWS target holds back every call that would change
+// something and writes it there instead.
+func openTarget(ctx context.Context, cfg *config.Config, stateDir string, dryRun io.Writer) (harness.Target, string, error) {
 	t := cfg.Target
 	switch t.Provider {
 	case config.AWS:
@@ -25,7 +27,10 @@ func openTarget(ctx context.Context, cfg *config.Config, stateDir string, dryRun
 		}
 		p, err := aws.Open(ctx, aws.Options{
 			Region: t.AWS.Region, Endpoint: t.AWS.Endpoint, Profile: t.AWS.Profile, Tags: t.AWS.Tags,
-			Kubeconfig: t.Kubeconfig, WorkloadURL: t.WorkloadURL, DryRunOut: dryRunOut,
+			Kubeconfig: t.Kubeconfig, WorkloadURL: t.WorkloadURL,
+			BackupBucket: t.AWS.BackupBucket, BackupPrefix: t.AWS.BackupPrefix,
+			BackupInterval: cfg.Mitigations.Backups.Interval,
+			DryRun:         dryRun != nil, DryRunOut: dryRun,
 		})
 		if err != nil {
 			return nil, "", err

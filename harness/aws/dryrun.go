@@ -3,18 +3,21 @@ package aws
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/kdrill/kdrill/harness"
 )
 
 // ErrDryRun is wrapped by the error of every mutating AWS call made in a dry
-// run: the call was written to Options.DryRunOut and not sent.
-var ErrDryRun = errors.New("dry run: not sent to AWS")
+// run: the call was written to Options.DryRunOut and not sent. It is
+// harness.ErrDryRun, so drills can tell a held-back call from a failure.
+var ErrDryRun = harness.ErrDryRun
 
 // readOnly reports whether an operation only reads, by the naming AWS keeps
 // across services. Read-only calls go out even in a dry run.
@@ -50,7 +53,7 @@ func (d *dryRun) HandleInitialize(ctx context.Context, in middleware.InitializeI
 		return next.HandleInitialize(ctx, in)
 	}
 	svc := strings.ToLower(strings.ReplaceAll(middleware.GetServiceID(ctx), " ", ""))
-	line := fmt.Sprintf("aws %s %s %s\n", svc, op, compactJSON(in.Parameters))
+	line := fmt.Sprintf("aws %s %s %s\n", svc, op, redactPresigned(compactJSON(in.Parameters)))
 	d.mu.Lock()
 	_, err := io.WriteString(d.w, line)
 	d.mu.Unlock()
@@ -58,6 +61,16 @@ func (d *dryRun) HandleInitialize(ctx context.Context, in middleware.InitializeI
 		return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("aws %s %s: write dry run: %w", svc, op, err)
 	}
 	return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("aws %s %s: %w", svc, op, ErrDryRun)
+}
+
+// presignedSecret matches the parts of a presigned URL that let whoever
+// holds it make the request: its signature and, with temporary
+// credentials, the session token. A dry run's output ends up in tickets
+// and chat, so they are left out of it.
+var presignedSecret = regexp.MustCompile(`(X-Amz-(?:Signature|Security-Token)=)[^&"'\\\s]+`)
+
+func redactPresigned(s string) string {
+	return presignedSecret.ReplaceAllString(s, "${1}REDACTED")
 }
 
 // compactJSON renders an operation's input without the fields left unset:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -72,6 +73,21 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("Upload: %v; output:\n%s", err, out.String())
 	}
 
+	// The backup's script carries a presigned upload URL; the dry run
+	// prints it without what would let a reader use it.
+	before := out.Len()
+	_, err = p.BackupEtcd(ctx, "worker-2")
+	if !errors.Is(err, ErrDryRun) {
+		t.Errorf("BackupEtcd: %v, want ErrDryRun", err)
+	}
+	line := out.String()[before:]
+	if !strings.Contains(line, "X-Amz-Signature=REDACTED") || regexp.MustCompile(`X-Amz-Signature=[0-9a-f]{64}`).MatchString(line) {
+		t.Errorf("BackupEtcd's dry-run line keeps the presigned URL's signature:\n%s", line)
+	}
+	if !strings.Contains(line, "X-Amz-Credential=") {
+		t.Errorf("BackupEtcd's dry-run line lacks the presigned URL:\n%s", line)
+	}
+
 	if n := len(f.callsTo("s3:ListObjectsV2")); n != 1 {
 		t.Errorf("%d ListObjectsV2 calls reached the server, want 1", n)
 	}
@@ -80,8 +96,8 @@ func TestDryRun(t *testing.T) {
 			t.Errorf("mutating call reached the server: %s %s", c.Service, c.Op)
 		}
 	}
-	if lines := strings.Count(out.String(), "\n"); lines != 5 {
-		t.Errorf("%d dry-run lines, want 5:\n%s", lines, out.String())
+	if lines := strings.Count(out.String(), "\n"); lines != 6 {
+		t.Errorf("%d dry-run lines, want 6:\n%s", lines, out.String())
 	}
 }
 

@@ -167,16 +167,20 @@ func newProvider(cfg awssdk.Config, o Options) *Provider {
 		so.BaseEndpoint = base
 		so.APIOptions = append(so.APIOptions, apiOptions...)
 	})
-	p.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
+	s3Options := func(so *s3.Options) {
 		so.BaseEndpoint = base
 		so.UsePathStyle = base != nil
 		// Objects without a checksum (uploaded without one) are normal
 		// for snapshots other tools made; the snapshot's own sha256
 		// trailer is what kdrill checks.
 		so.DisableLogOutputChecksumValidationSkipped = true
+	}
+	p.s3 = s3.NewFromConfig(cfg, s3Options, func(so *s3.Options) {
 		so.APIOptions = append(so.APIOptions, apiOptions...)
 	})
-	p.presign = s3.NewPresignClient(p.s3)
+	// Presigning signs a URL here and sends nothing, so a dry run does
+	// not hold it back: the command that would use the URL shows instead.
+	p.presign = s3.NewPresignClient(s3.NewFromConfig(cfg, s3Options))
 	return p
 }
 

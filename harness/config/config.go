@@ -77,6 +77,9 @@ type AWSTarget struct {
 	Profile  string
 	// Tags select the target's instances.
 	Tags map[string]string
+	// BackupBucket and BackupPrefix are where etcd's snapshots go in S3,
+	// for the drills that take backups.
+	BackupBucket, BackupPrefix string
 }
 
 // Allow is one entry of the allow-list: a kind cluster, a kube context or

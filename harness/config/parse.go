@@ -285,7 +285,7 @@ func (p *parser) target(n *yamlv3.Node, f field) error {
 
 func (p *parser) aws(n *yamlv3.Node, f field) error {
 	a := &p.c.Target.AWS
-	return p.mapping(n, f, []string{"account_id", "region", "endpoint", "profile", "tags"}, func(k string, f field, v *yamlv3.Node) error {
+	return p.mapping(n, f, []string{"account_id", "region", "endpoint", "profile", "tags", "backup_bucket", "backup_prefix"}, func(k string, f field, v *yamlv3.Node) error {
 		if isNull(v) {
 			return nil
 		}
@@ -310,6 +310,14 @@ func (p *parser) aws(n *yamlv3.Node, f field) error {
 			if a.Profile, err = p.str(v, f); err == nil && a.Profile == "" {
 				err = p.fail(f, "is empty; leave it out for the default profile")
 			}
+		case "backup_bucket":
+			if a.BackupBucket, err = p.str(v, f); err == nil && !bucketRE.MatchString(a.BackupBucket) {
+				err = p.fail(f, "want an S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-'), got %q", a.BackupBucket)
+			}
+		case "backup_prefix":
+			if a.BackupPrefix, err = p.str(v, f); err == nil && strings.HasPrefix(a.BackupPrefix, "/") {
+				err = p.fail(f, "is a key prefix inside the bucket and cannot start with '/', got %q", a.BackupPrefix)
+			}
 		case "tags":
 			a.Tags = map[string]string{}
 			err = p.mapping(v, f, nil, func(k string, f field, v *yamlv3.Node) error {
@@ -329,6 +337,7 @@ func (p *parser) aws(n *yamlv3.Node, f field) error {
 
 var (
 	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
+	bucketRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	kindNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,48}[a-z0-9])?$`)
 	awsNameRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$`)

@@ -45,6 +45,10 @@ type Options struct {
 	// ForceStop makes vm-shutdown cut the machine's power rather than stop
 	// it cleanly (faults.MachineStop.Force).
 	ForceStop bool
+	// PlatformAlarm says the target's platform has the seed's status-check
+	// alarm (AWS): vm-shutdown then crashes the machine and the alarm
+	// reboots it. Run and DryRun set it from the target; Plan reads it.
+	PlatformAlarm bool
 	// Progress, if set, gets the drill's status at each phase change and
 	// about once a second in between. Calls come one at a time, from more
 	// than one goroutine; each must return quickly.
@@ -184,6 +188,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		return results.Errored(d.id, err), nil
 	}
 	defer closeProbers()
+	_, d.o.PlatformAlarm = d.env.Target.(StatusAlarms)
 	d.step, _ = Plan(d.id, d.cp, d.o)
 	if err := d.enter(ctx, PhaseBaseline); err != nil {
 		return results.Errored(d.id, fmt.Errorf("%w; nothing was injected", err)), nil
@@ -375,7 +380,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 func (d *run) startBackups(ctx context.Context) error {
 	if remote, ok := d.env.Target.(faults.EtcdBackups); ok {
 		if d.sc.reprovision {
-			return fmt.Errorf("%s re-provisions the control plane from local backups; this target keeps its own", d.id)
+			return errOwnBackups(d.id)
 		}
 		d.remoteBackups = remote
 		b := &backups{remote: remote, cp: d.cp, interval: d.o.BackupInterval, events: d.events}
@@ -414,6 +419,12 @@ func (d *run) startBackups(ctx context.Context) error {
 		d.events.Record(BackupTaken, "control-plane-backup", map[string]string{"path": path})
 	}
 	return nil
+}
+
+// errOwnBackups is why a drill that re-provisions the control plane cannot
+// run on a target that keeps its own etcd backups.
+func errOwnBackups(id string) error {
+	return fmt.Errorf("%s re-provisions the control plane from local backups; this target keeps its own (not supported yet)", id)
 }
 
 // nothingLostBeforeBackup checks the restore kept every write acknowledged

@@ -61,6 +61,16 @@ func Plan(id, cp string, o Options) (Step, error) {
 		if off {
 			s.Mitigation = "switched off (no watchdog): the drill must fail"
 		}
+		if o.PlatformAlarm {
+			// A stopped instance has no status checks for an alarm to
+			// fail on: the fault is a crash (docs/aws.md).
+			s.Fault = fmt.Sprintf("crash the control-plane instance %s with a diagnostic interrupt (the guest panics; EC2 keeps it running)", cp)
+			s.Mitigation = "the seed's CloudWatch alarm reboots the instance after 2 of 2 failed one-minute status checks (kdrill puts it in place first)"
+			s.Revert = "reboot the instance if its status check still fails"
+			if off {
+				s.Mitigation = "switched off (the alarm is not put in place): the drill must fail unless an alarm of the account's own reboots it"
+			}
+		}
 	case slo.EtcdDataLoss:
 		s.Fault = fmt.Sprintf("overwrite etcd's data on %s with random bytes and kill etcd, %s after a backup", cp, (o.BackupInterval / 3).Round(time.Second))
 		s.MustHold = "the kubelets keep running the same pods and proxying; the API server fails to come up"

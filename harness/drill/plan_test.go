@@ -36,6 +36,16 @@ func TestPlan(t *testing.T) {
 	if !strings.Contains(s.SLO, "RPO ≤ 1 backup interval(s) (30s)") {
 		t.Errorf("etcd-data-loss SLO %q", s.SLO)
 	}
+	// On a platform with the status-check alarm, vm-shutdown is a crash
+	// the alarm recovers from, and the plan says so.
+	s, _ = Plan(slo.VMShutdown, "cp", Options{PlatformAlarm: true})
+	if !strings.Contains(s.Fault, "crash the control-plane instance cp") || !strings.Contains(s.Mitigation, "CloudWatch alarm") || strings.Contains(s.Revert, "stopped") {
+		t.Errorf("vm-shutdown with a platform alarm: %+v", s)
+	}
+	s, _ = Plan(slo.VMShutdown, "cp", Options{PlatformAlarm: true, MitigationOff: true})
+	if !strings.Contains(s.Mitigation, "switched off") {
+		t.Errorf("vm-shutdown with a platform alarm, mitigation off: %q", s.Mitigation)
+	}
 	if _, err := Plan("meteor-strike", "cp", Options{}); err == nil {
 		t.Error("unknown scenario: want an error")
 	}

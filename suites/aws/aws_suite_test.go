@@ -1,13 +1,18 @@
 package aws_test
 
 import (
+	"bytes"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +47,8 @@ const (
 )
 
 var (
+	// calls records the operations the stand-in was asked for.
+	calls = &callLog{}
 	// endpoint is where the stand-in answers.
 	endpoint string
 	env      drill.Env
@@ -86,7 +93,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	l, err := net.Listen("tcp", net.JoinHostPort(strings.Fields(string(gw))[0], "0"))
 	Expect(err).NotTo(HaveOccurred())
-	hs := httptest.NewUnstartedServer(srv)
+	hs := httptest.NewUnstartedServer(calls.record(srv))
 	hs.Listener.Close()
 	hs.Listener = l
 	hs.Start()
@@ -114,3 +121,64 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 // The provider is what the vm-shutdown drill needs on a platform with a
 // status-check alarm.
 var _ drill.StatusAlarms = (*aws.Provider)(nil)
+
+// callLog keeps the name of every operation sent to the stand-in, read off
+// each protocol's own mark: SSM's X-Amz-Target, CloudWatch's RPC v2 path,
+// the query protocols' Action, and S3's method.
+type callLog struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (l *callLog) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := "s3:" + r.Method
+		switch {
+		case r.Header.Get("X-Amz-Target") != "":
+			t := r.Header.Get("X-Amz-Target")
+			op = "ssm:" + t[strings.LastIndex(t, ".")+1:]
+		case strings.Contains(r.URL.Path, "/operation/"):
+			op = "cloudwatch:" + r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		case r.Method == http.MethodPost && r.URL.Path == "/":
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if form, err := url.ParseQuery(string(body)); err == nil {
+					op = "query:" + form.Get("Action")
+				}
+			}
+		}
+		l.mu.Lock()
+		l.ops = append(l.ops, op)
+		l.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// since returns the operations recorded after the first n.
+func (l *callLog) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.ops[n:]...)
+}
+
+func (l *callLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ops)
+}
+
+// changes reports whether op is one that changes something: every
+// operation but the reads, by the naming AWS keeps across services.
+func changes(op string) bool {
+	_, name, _ := strings.Cut(op, ":")
+	if strings.HasPrefix(op, "s3:") {
+		return name != http.MethodGet && name != http.MethodHead
+	}
+	for _, read := range []string{"Describe", "List", "Get", "Head"} {
+		if strings.HasPrefix(name, read) {
+			return false
+		}
+	}
+	return true
+}

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/kdrill/kdrill/harness"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
 )
@@ -31,22 +32,7 @@ var _ = Describe("kdrill run on AWS", Label("kind", "aws", "disruptive", slo.VMS
 
 	It("drills vm-shutdown from a config and writes the results", func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
-		cfg := filepath.Join(dir, "kdrill.yaml")
-		Expect(os.WriteFile(cfg, []byte(fmt.Sprintf(`target:
-  provider: aws
-  name: %s
-  kubeconfig: %s
-  workload_url: %s
-  aws:
-    account_id: "%s"
-    region: %s
-    endpoint: %s
-    tags:
-      kdrill/cluster: %s
-allow:
-  - aws:%s
-scenarios: [vm-shutdown]
-`, testCluster, cluster.KubeconfigPath(), cluster.WorkloadURL(), accountID, region, endpoint, testCluster, accountID)), 0o600)).To(Succeed())
+		cfg := writeConfig(dir, "[vm-shutdown]")
 
 		out := filepath.Join(dir, "out")
 		s, err := gexec.Start(exec.Command(kdrill, "run", "--config", cfg, "--yes", "--journal", filepath.Join(dir, "journal.jsonl"), "--out", out, "--progress", "plain"), GinkgoWriter, GinkgoWriter)
@@ -77,4 +63,95 @@ scenarios: [vm-shutdown]
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(rec).WithTimeout(time.Minute).Should(gexec.Exit(0))
 	}, NodeTimeout(10*time.Minute))
+})
+
+// writeConfig writes a kdrill.yaml into dir naming the AWS target (the
+// stand-in's endpoint, the tags, the kubeconfig and workload of the kind
+// cluster behind it), allow-listed, and the scenarios given as a YAML list.
+func writeConfig(dir, scenarios string) string {
+	cfg := filepath.Join(dir, "kdrill.yaml")
+	Expect(os.WriteFile(cfg, []byte(fmt.Sprintf(`target:
+  provider: aws
+  name: %s
+  kubeconfig: %s
+  workload_url: %s
+  aws:
+    account_id: "%s"
+    region: %s
+    endpoint: %s
+    tags:
+      kdrill/cluster: %s
+    backup_bucket: %s
+    backup_prefix: etcd/
+allow:
+  - aws:%s
+scenarios: %s
+`, testCluster, cluster.KubeconfigPath(), cluster.WorkloadURL(), accountID, region, endpoint, testCluster, backupBucket, accountID, scenarios)), 0o600)).To(Succeed())
+	return cfg
+}
+
+// A dry run needs no --yes: it prints the calls the drills would make, in
+// their order, and the stand-in sees reads only.
+var _ = Describe("kdrill run --dry-run on AWS", Label("kind", "aws"), Ordered, func() {
+	var kdrill string
+	BeforeAll(func() {
+		var err error
+		kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(gexec.CleanupBuildArtifacts)
+	})
+
+	dryRun := func(dir, scenarios string, code int) (stdout, stderr string, ops []string) {
+		cfg := writeConfig(dir, scenarios)
+		n := calls.len()
+		s, err := gexec.Start(exec.Command(kdrill, "run", "--dry-run", "--config", cfg,
+			"--journal", filepath.Join(dir, "journal.jsonl"), "--out", filepath.Join(dir, "out")), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(s).WithTimeout(3 * time.Minute).Should(gexec.Exit(code))
+		Expect(filepath.Join(dir, "journal.jsonl")).NotTo(BeAnExistingFile(), "a dry run journals nothing")
+		return string(s.Out.Contents()), string(s.Err.Contents()), calls.since(n)
+	}
+
+	It("prints each change the drills would make, in order, and makes none", func(ctx SpecContext) {
+		// etcd-data-loss refuses to go on without a backup in the bucket,
+		// and the dry run's own backup is held back: take a real one.
+		nodes, err := provider.Nodes(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		cp := harness.ByRole(nodes, harness.RoleControlPlane)[0]
+		_, err = provider.BackupEtcd(ctx, cp.Name)
+		Expect(err).NotTo(HaveOccurred())
+		id, err := provider.InstanceID(ctx, cp.Name)
+		Expect(err).NotTo(HaveOccurred())
+
+		out, _, ops := dryRun(GinkgoT().TempDir(), "[vm-shutdown, apiserver-crash, etcd-data-loss]", 0)
+		GinkgoWriter.Print(out)
+
+		Expect(ops).To(ContainElement("query:DescribeInstances"), "the plan is made against the instances there")
+		for _, op := range ops {
+			Expect(changes(op)).To(BeFalse(), "the stand-in was sent %s", op)
+		}
+		Expect(out).To(ContainSubstring(`aws cloudwatch PutMetricAlarm {"ActionsEnabled":true,"AlarmActions":["arn:aws:automate:` + region + `:ec2:reboot"]`))
+		Expect(out).To(ContainSubstring("# 3. inject vm-crash: crash the control-plane instance " + cp.Name))
+		Expect(out).To(ContainSubstring(`aws ec2 SendDiagnosticInterrupt {"InstanceId":"` + id + `"}`))
+		Expect(out).To(MatchRegexp(`aws ssm SendCommand .*pkill -KILL -x kube-apiserver`))
+		Expect(out).To(MatchRegexp(`aws ssm SendCommand .*etcdctl .*snapshot save`))
+		Expect(out).To(MatchRegexp(`aws ssm SendCommand .*/dev/urandom`))
+		Expect(out).To(ContainSubstring("X-Amz-Signature=REDACTED"), "a presigned URL's signature is left out")
+		Expect(out).NotTo(MatchRegexp(`X-Amz-Signature=[0-9a-f]{64}`))
+		// The scenarios in order, each call under its step.
+		Expect(strings.Index(out, "=== vm-shutdown")).To(BeNumerically("<", strings.Index(out, "PutMetricAlarm")))
+		Expect(strings.Index(out, "PutMetricAlarm")).To(BeNumerically("<", strings.Index(out, "SendDiagnosticInterrupt")))
+		Expect(strings.Index(out, "=== apiserver-crash")).To(BeNumerically("<", strings.Index(out, "kube-apiserver")))
+		Expect(strings.Index(out, "snapshot save")).To(BeNumerically("<", strings.Index(out, "/dev/urandom")))
+		Expect(out).To(MatchRegexp(`dry run: [0-9]+ AWS call\(s\) printed, none made`))
+	}, NodeTimeout(5*time.Minute))
+
+	It("says where a scenario would stop, and exits 1", func(_ SpecContext) {
+		out, stderr, ops := dryRun(GinkgoT().TempDir(), "[network-partition]", 1)
+		for _, op := range ops {
+			Expect(changes(op)).To(BeFalse(), "the stand-in was sent %s", op)
+		}
+		Expect(out).To(ContainSubstring("! take the first etcd backup: network-partition re-provisions the control plane from local backups"))
+		Expect(stderr).To(ContainSubstring("dry run: 1 scenario(s) would not run (network-partition)"))
+	}, NodeTimeout(5*time.Minute))
 })
