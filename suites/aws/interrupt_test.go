@@ -1,0 +1,129 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/aws"
+	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/harness/slo"
+)
+
+// The AWS faults must come undone like the kind ones: the real CLI is
+// interrupted while the fault is in place (the mitigation off, so it
+// stays), and the cluster must come back whole, its instance healthy, with
+// nothing left in the journal; after a SIGKILL, 'kdrill recover --config'
+// must finish the job.
+var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disruptive", "interrupt"), Ordered, func() {
+	var kdrill, cfg string
+
+	BeforeAll(func(ctx SpecContext) {
+		var err error
+		kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(gexec.CleanupBuildArtifacts)
+		cfg = writeConfig(GinkgoT().TempDir(), "[vm-shutdown]")
+
+		// An alarm left by another spec would reboot the crashed instance
+		// itself, and the revert would have nothing to do.
+		nodes, err := provider.Nodes(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		id, err := provider.InstanceID(ctx, harness.ByRole(nodes, harness.RoleControlPlane)[0].Name)
+		Expect(err).NotTo(HaveOccurred())
+		cw := cloudwatch.New(cloudwatch.Options{
+			Region: region, BaseEndpoint: awssdk.String(endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDKDRILLSUITE", "kdrill-suite-secret", ""),
+		})
+		_, err = cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{aws.StatusCheckAlarmName(id)}})
+		var notFound *cwtypes.ResourceNotFound // as AWS answers for an alarm that is not there
+		if !errors.As(err, &notFound) {
+			Expect(err).NotTo(HaveOccurred())
+		}
+	}, NodeTimeout(3*time.Minute))
+
+	start := func(journal, scenario string) *gexec.Session {
+		s, err := gexec.Start(exec.Command(kdrill, "run", "--config", cfg, "--yes", "--scenario", scenario, "--mitigation-off",
+			"--journal", journal, "--out", GinkgoT().TempDir(), "--progress", "off"), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		// The fault is in place once the drill waits for recovery.
+		Eventually(s.Err).WithTimeout(4 * time.Minute).Should(gbytes.Say("waiting for recovery"))
+		return s
+	}
+	recoverAll := func(journal string) *gexec.Session {
+		rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal, "--config", cfg), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(rec).WithTimeout(4 * time.Minute).Should(gexec.Exit(0))
+		return rec
+	}
+
+	It("reboots the crashed control-plane instance on SIGINT and exits non-zero", func(ctx SpecContext) {
+		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
+		s := start(journal, slo.VMShutdown)
+		cp := controlPlane(ctx)
+		Eventually(func() (bool, error) { return provider.NodeImpaired(ctx, cp) }).
+			WithContext(ctx).WithTimeout(time.Minute).WithPolling(time.Second).Should(BeTrue(), "the crash shows as a failed status check")
+		s.Signal(syscall.SIGINT)
+		Eventually(s).WithTimeout(4 * time.Minute).Should(gexec.Exit())
+		Expect(s.ExitCode()).NotTo(BeZero())
+		Expect(s.Err).To(gbytes.Say("interrupted: every injected fault was reverted"))
+		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
+		Expect(provider.NodeImpaired(ctx, cp)).To(BeFalse())
+		expectHealthy(ctx)
+	}, NodeTimeout(10*time.Minute))
+
+	It("leaves a SIGKILLed etcd-data-loss to kdrill recover, which restores from S3", func(ctx SpecContext) {
+		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
+		s := start(journal, slo.EtcdDataLoss)
+		s.Kill()
+		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
+
+		Expect(recoverAll(journal).Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
+		expectHealthy(ctx)
+		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
+	}, NodeTimeout(10*time.Minute))
+})
+
+func controlPlane(ctx context.Context) string {
+	GinkgoHelper()
+	nodes, err := provider.Nodes(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	return harness.ByRole(nodes, harness.RoleControlPlane)[0].Name
+}
+
+// expectHealthy waits until the API is ready, every node Ready and the
+// workload answering.
+func expectHealthy(ctx context.Context) {
+	GinkgoHelper()
+	rc, err := cluster.RESTConfig()
+	Expect(err).NotTo(HaveOccurred())
+	rc.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(rc)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(func(g Gomega) {
+		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, n := range nodes.Items {
+			g.Expect(kind.NodeReady(&n)).To(BeTrue(), "node %s not Ready", n.Name)
+		}
+		_, err = kind.Ask(ctx, cluster.WorkloadURL())
+		g.Expect(err).NotTo(HaveOccurred())
+	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+}
