@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kdrill/kdrill/harness"
+	"github.com/kdrill/kdrill/harness/internal/dockernet"
 )
 
 // zoneLabel marks a node container launched into a zone other than its
@@ -94,8 +95,37 @@ func (c container) etcdSource() string {
 // the same image, privileges, mounts and published ports, with a new,
 // empty /var and etcd's data in etcdDir.
 func (c container) runArgs(etcdDir, zone string) []string {
-	args := []string{"run", "--detach", "--name", c.Name, "--hostname", c.Config.Hostname,
-		"--network", c.HostConfig.NetworkMode, "--network-alias", c.Config.Hostname}
+	t := c.template(etcdDir, zone)
+	args := append([]string{"run", "--detach", "--name", c.Name, "--network", c.HostConfig.NetworkMode}, t.Flags...)
+	args = append(args, t.Image)
+	return append(args, t.Command...)
+}
+
+// MachineTemplate is how to launch a fresh machine like a node container:
+// docker run [Flags...] Image [Command...], plus a name and a network.
+type MachineTemplate struct {
+	Flags   []string
+	Image   string
+	Command []string
+}
+
+// MachineTemplate returns how to launch a fresh machine like node, in zone,
+// with etcd's data (for a control plane) in etcdDir: what a launch
+// template is on a cloud. The machine keeps node's hostname, which is also
+// its alias on kind's network, and its published ports.
+func (c *Cluster) MachineTemplate(ctx context.Context, node, etcdDir, zone string) (MachineTemplate, error) {
+	cs, err := inspect(ctx, node)
+	if err != nil {
+		return MachineTemplate{}, err
+	}
+	if cs[0].Config.Labels[clusterLabel] != c.Name {
+		return MachineTemplate{}, fmt.Errorf("%s is not a node of cluster %s", node, c.Name)
+	}
+	return cs[0].template(etcdDir, zone), nil
+}
+
+func (c container) template(etcdDir, zone string) MachineTemplate {
+	args := []string{"--hostname", c.Config.Hostname, "--network-alias", c.Config.Hostname}
 	if c.Config.Tty {
 		args = append(args, "--tty")
 	}
@@ -155,9 +185,8 @@ func (c container) runArgs(etcdDir, zone string) []string {
 	if len(c.Config.Entrypoint) > 0 {
 		args = append(args, "--entrypoint", c.Config.Entrypoint[0])
 	}
-	args = append(args, c.Config.Image)
-	args = append(args, c.Config.Entrypoint[min(1, len(c.Config.Entrypoint)):]...)
-	return append(args, c.Config.Cmd...)
+	cmd := append([]string(nil), c.Config.Entrypoint[min(1, len(c.Config.Entrypoint)):]...)
+	return MachineTemplate{Flags: args, Image: c.Config.Image, Command: append(cmd, c.Config.Cmd...)}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -251,64 +280,11 @@ func freeAddresses(ctx context.Context, network string, avoid []string) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("docker network inspect %s: %w", network, exitDetail(err))
 	}
-	var nets []struct {
-		IPAM struct {
-			Config []struct{ Subnet string }
-		}
-		Containers map[string]struct{ IPv4Address, IPv6Address string }
-	}
-	if err := json.Unmarshal(out, &nets); err != nil || len(nets) != 1 {
-		return nil, fmt.Errorf("parse docker network inspect %s: %v", network, err)
-	}
 	used := map[netip.Addr]bool{}
 	for _, a := range avoid {
 		if ip, err := netip.ParseAddr(a); err == nil {
 			used[ip] = true
 		}
 	}
-	for _, c := range nets[0].Containers {
-		for _, a := range []string{c.IPv4Address, c.IPv6Address} {
-			if p, err := netip.ParsePrefix(a); err == nil {
-				used[p.Addr()] = true
-			}
-		}
-	}
-	var flags []string
-	for _, cfg := range nets[0].IPAM.Config {
-		subnet, err := netip.ParsePrefix(cfg.Subnet)
-		if err != nil {
-			continue
-		}
-		ip, ok := highestFree(subnet.Masked(), used)
-		if !ok {
-			return nil, fmt.Errorf("no free address in %s", subnet)
-		}
-		if ip.Is4() {
-			flags = append(flags, "--ip", ip.String())
-		} else {
-			flags = append(flags, "--ip6", ip.String())
-		}
-	}
-	return flags, nil
-}
-
-// highestFree walks down from the top of the subnet, past its last address
-// (IPv4's broadcast), to the first address not in used.
-func highestFree(subnet netip.Prefix, used map[netip.Addr]bool) (netip.Addr, bool) {
-	b := subnet.Addr().AsSlice()
-	host := len(b)*8 - subnet.Bits()
-	for i := len(b) - 1; i >= 0 && host > 0; i-- {
-		n := min(host, 8)
-		b[i] |= byte(1<<n - 1)
-		host -= n
-	}
-	last, _ := netip.AddrFromSlice(b)
-	ip := last.Prev()
-	for i := 0; i < 1024 && ip.IsValid() && subnet.Contains(ip); i++ {
-		if !used[ip] {
-			return ip, true
-		}
-		ip = ip.Prev()
-	}
-	return netip.Addr{}, false
+	return dockernet.FreeAddressFlags(out, used)
 }

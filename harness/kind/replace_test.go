@@ -1,37 +1,10 @@
 package kind
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 )
-
-func TestHighestFree(t *testing.T) {
-	tests := []struct {
-		subnet string
-		used   []string
-		want   string
-	}{
-		{"172.19.0.0/16", nil, "172.19.255.254"},
-		{"172.19.0.0/16", []string{"172.19.255.254", "172.19.255.253"}, "172.19.255.252"},
-		{"10.0.0.0/30", []string{"10.0.0.2"}, "10.0.0.1"},
-		{"fc00:f853:ccd:e793::/64", nil, "fc00:f853:ccd:e793:ffff:ffff:ffff:fffe"},
-	}
-	for _, tt := range tests {
-		used := map[netip.Addr]bool{}
-		for _, u := range tt.used {
-			used[netip.MustParseAddr(u)] = true
-		}
-		got, ok := highestFree(netip.MustParsePrefix(tt.subnet), used)
-		if !ok || got.String() != tt.want {
-			t.Errorf("highestFree(%s, %v) = %v, %v; want %s", tt.subnet, tt.used, got, ok, tt.want)
-		}
-	}
-	if _, ok := highestFree(netip.MustParsePrefix("10.0.0.0/30"), map[netip.Addr]bool{netip.MustParseAddr("10.0.0.2"): true, netip.MustParseAddr("10.0.0.1"): true, netip.MustParseAddr("10.0.0.0"): true}); ok {
-		t.Error("a full subnet must have no free address")
-	}
-}
 
 func TestRunArgs(t *testing.T) {
 	var c container

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kdrill/kdrill/harness/internal/dockernet"
 )
 
 // Labels DockerBackend reads on containers it launched, so their zone and
@@ -66,6 +68,10 @@ type DockerLaunchTemplate struct {
 	Command []string
 	// InstanceTags are tags every instance launched from it gets.
 	InstanceTags map[string]string
+	// Instances names containers there already that count as launched
+	// from it: they carry the aws:ec2launchtemplate:id and :version tags
+	// EC2 puts on such instances.
+	Instances []string
 }
 
 // DockerBackend makes existing Docker containers EC2 instances, such as a
@@ -82,6 +88,9 @@ type DockerBackend struct {
 	network  string
 	ranges   map[string]Network // by Docker network
 	launched int
+	// seen holds every address a machine of the backend has had: a
+	// launched machine gets none of them (see Launch).
+	seen map[netip.Addr]bool
 }
 
 var _ interface {
@@ -106,7 +115,7 @@ func NewDockerBackend(ctx context.Context, o DockerOptions) (*DockerBackend, err
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = 10 * time.Second
 	}
-	b := &DockerBackend{o: o, network: o.Network, ranges: map[string]Network{}, created: time.Now().UTC().Truncate(time.Second)}
+	b := &DockerBackend{o: o, network: o.Network, ranges: map[string]Network{}, seen: map[netip.Addr]bool{}, created: time.Now().UTC().Truncate(time.Second)}
 	if _, err := b.docker(ctx, nil, "version", "--format", "{{.Server.Version}}"); err != nil {
 		return nil, fmt.Errorf("awslocal: no Docker engine answers: %w", err)
 	}
@@ -302,23 +311,39 @@ func (b *DockerBackend) instance(c container, net string) Instance {
 	}
 	if ep, ok := c.NetworkSettings.Networks[net]; ok {
 		in.PrivateIP, in.IPv6 = ep.IPAddress, ep.GlobalIPv6Address
+		b.mu.Lock()
+		for _, a := range []string{in.PrivateIP, in.IPv6} {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				b.seen[ip] = true
+			}
+		}
+		b.mu.Unlock()
 	}
+	// What a container was launched with (its labels) says more than the
+	// options, which describe the containers there at the start.
 	labels := c.Config.Labels
-	if z := labels[labelZone]; z != "" {
+	if z := b.o.Zones[name]; z != "" {
 		in.Zone = z
 	}
-	if z := b.o.Zones[name]; z != "" {
+	if z := labels[labelZone]; z != "" {
 		in.Zone = z
 	}
 	if t := labels[labelType]; t != "" {
 		in.InstanceType = t
+	}
+	maps.Copy(in.Tags, b.o.Tags[name])
+	for _, t := range b.o.LaunchTemplates {
+		if slices.Contains(t.Instances, name) {
+			lt := b.template(t)
+			in.Tags["aws:ec2launchtemplate:id"] = lt.ID
+			in.Tags["aws:ec2launchtemplate:version"] = strconv.FormatInt(lt.Version, 10)
+		}
 	}
 	for k, v := range labels {
 		if tag, ok := strings.CutPrefix(k, labelTagPrefix); ok {
 			in.Tags[tag] = v
 		}
 	}
-	maps.Copy(in.Tags, b.o.Tags[name])
 	// The root volume is the container's own layer, gone with it; its
 	// writable mounts are further volumes, kept (DeleteOnTermination
 	// false) unless Docker made them for the container alone.
@@ -495,8 +520,12 @@ func (b *DockerBackend) Launch(ctx context.Context, spec LaunchSpec) (Instance, 
 	b.launched++
 	name := fmt.Sprintf("%s-%d-%d", tmpl.Name, time.Now().Unix(), b.launched)
 	b.mu.Unlock()
+	// EC2 names need not be unique; container names must, and the
+	// instance being replaced may still be there.
 	if n := spec.Tags["Name"]; containerName.MatchString(n) {
-		name = n
+		if _, err := b.docker(ctx, nil, "container", "inspect", "--format", "{{.Id}}", n); err != nil {
+			name = n
+		}
 	}
 	key, value, _ := strings.Cut(b.o.Label, "=")
 	args := []string{"run", "-d", "--name", name, "--hostname", name, "--label", key + "=" + value,
@@ -512,10 +541,21 @@ func (b *DockerBackend) Launch(ctx context.Context, spec LaunchSpec) (Instance, 
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		args = append(args, "--label", labelTagPrefix+k+"="+tags[k])
 	}
-	args = append(args, tmpl.RunArgs...)
-	args = append(args, tmpl.Image)
-	args = append(args, tmpl.Command...)
-	out, err := b.docker(ctx, nil, args...)
+	ips, err := b.freshAddresses(ctx, net)
+	if err != nil {
+		return Instance{}, err
+	}
+	rest := append(append(slices.Clone(tmpl.RunArgs), tmpl.Image), tmpl.Command...)
+	out, err := b.docker(ctx, nil, append(append(args, ips...), rest...)...)
+	if err != nil && strings.Contains(err.Error(), "user configured subnets") {
+		// Docker takes --ip only on a network made with --subnet (kind's
+		// is); elsewhere it picks the address itself. The container was
+		// created before the address was refused.
+		if _, rmErr := b.docker(ctx, nil, "rm", "--force", name); rmErr != nil {
+			return Instance{}, errors.Join(err, rmErr)
+		}
+		out, err = b.docker(ctx, nil, append(args, rest...)...)
+	}
 	if err != nil {
 		return Instance{}, err
 	}
@@ -525,4 +565,20 @@ func (b *DockerBackend) Launch(ctx context.Context, spec LaunchSpec) (Instance, 
 		return Instance{}, err
 	}
 	return b.instance(c, net), nil
+}
+
+// freshAddresses picks, in each of the network's ranges, the highest
+// address no container on it holds and no machine of the backend ever had,
+// as docker run flags (--ip, --ip6): a machine launched into another
+// subnet has another address on EC2, and rules that name the old one (a
+// network ACL's) must not catch the new one.
+func (b *DockerBackend) freshAddresses(ctx context.Context, net string) ([]string, error) {
+	out, err := b.docker(ctx, nil, "network", "inspect", net)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	seen := maps.Clone(b.seen)
+	b.mu.Unlock()
+	return dockernet.FreeAddressFlags(out, seen)
 }
