@@ -42,9 +42,7 @@ var controlPlaneFiles = []string{
 // With an etcd snapshot it is everything a fresh machine needs to become
 // the same control plane.
 func BackupControlPlane(ctx context.Context, t harness.Target, node, dir string) (string, error) {
-	script := "set -e; cd /; files=; for f in " + strings.Join(controlPlaneFiles, " ") +
-		"; do if [ -e \"$f\" ]; then files=\"$files $f\"; fi; done; tar -czf - $files | base64 -w0"
-	out, err := sh(ctx, t, node, script)
+	out, err := sh(ctx, t, node, ControlPlaneTarScript("-")+" | base64 -w0")
 	if err != nil {
 		return "", fmt.Errorf("back up the control plane's files: %w", err)
 	}
@@ -57,6 +55,25 @@ func BackupControlPlane(ctx context.Context, t harness.Target, node, dir string)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("control-plane-%d.tar.gz", time.Now().UnixNano()))
 	return path, os.WriteFile(path, data, 0o600)
+}
+
+// ControlPlaneTarScript is a shell script that writes the control plane's
+// files (those BackupControlPlane keeps) as a gzipped tar to out, "-" for
+// standard output. It must be the script's last command, or followed by a
+// pipe; it sets shell variables named kdrill_*, so out must name none.
+func ControlPlaneTarScript(out string) string {
+	return "set -e; cd /; kdrill_files=; for kdrill_f in " + strings.Join(controlPlaneFiles, " ") +
+		"; do if [ -e \"$kdrill_f\" ]; then kdrill_files=\"$kdrill_files $kdrill_f\"; fi; done; tar -czf " + out + " $kdrill_files"
+}
+
+// ControlPlaneReprovisioner is a target that keeps the control plane's
+// backups itself, beside etcd's (EtcdBackups: S3 on AWS), and launches and
+// restores a replacement control plane itself. Its Reprovision's Backup
+// and Snapshot are ids of those backups.
+type ControlPlaneReprovisioner interface {
+	EtcdBackups
+	BackupControlPlaneFiles(ctx context.Context, node string) (string, error)
+	ReprovisionControlPlane(ctx context.Context, r Reprovision) (harness.Node, error)
 }
 
 // Reprovision says how to bring a control plane back on a fresh machine.
@@ -144,18 +161,23 @@ func ReprovisionControlPlane(ctx context.Context, t harness.Target, r Reprovisio
 	}
 
 	step("rewrite the old address, reissue its certificates and start the kubelet")
-	if _, err := sh(ctx, t, node, restoreScript(staged, old, fresh, old.Zone, r.Zone)); err != nil {
+	if _, err := sh(ctx, t, node, ControlPlaneRestoreScript("base64 -d "+staged+" | tar -xzf - && rm -f "+staged, old, fresh, old.Zone, r.Zone, "/etc/kubernetes/manifests")); err != nil {
 		return fresh, fmt.Errorf("restore the control plane's files on %s: %w", node, err)
 	}
 	return fresh, nil
 }
 
-// restoreScript unpacks the backup on the fresh machine, rewrites the old
-// machine's addresses and zone, reissues the certificates that name an
-// address (the API server's, etcd's serving and peer ones) from the
-// restored CAs, and only then puts the static-pod manifests in place and
-// starts the kubelet.
-func restoreScript(staged string, old, fresh harness.Node, oldZone, zone string) string {
+// ControlPlaneRestoreScript is a shell script that restores the control
+// plane's files on a fresh machine: unpack, a shell command run in an
+// empty folder, writes the files of a ControlPlaneTarScript tarball there.
+// It rewrites the old machine's addresses and zone to the new ones,
+// reissues the certificates that name an address (the API server's, etcd's
+// serving and peer ones) from the restored CAs, and only then puts the
+// static-pod manifests into manifests and starts the kubelet. With
+// manifests other than /etc/kubernetes/manifests, the kubelet starts no
+// control-plane pod: etcd's data is restored next, and the manifests moved
+// in place after it.
+func ControlPlaneRestoreScript(unpack string, old, fresh harness.Node, oldZone, zone, manifests string) string {
 	var rewrite []string
 	for _, p := range [][2]string{{old.Address, fresh.Address}, {old.Address6, fresh.Address6}} {
 		if p[0] == "" || p[1] == "" || p[0] == p[1] {
@@ -172,7 +194,7 @@ func restoreScript(staged string, old, fresh harness.Node, oldZone, zone string)
 	}
 	return fmt.Sprintf(`set -e
 rm -rf /tmp/kdrill-restore && mkdir -p /tmp/kdrill-restore && cd /tmp/kdrill-restore
-base64 -d %[1]s | tar -xzf -
+%[1]s
 mkdir -p kind
 %[2]s
 mv etc/kubernetes/manifests /tmp/kdrill-restore-manifests
@@ -187,10 +209,10 @@ rm -f apiserver.crt apiserver.key etcd/server.crt etcd/server.key etcd/peer.crt 
 kubeadm init phase certs apiserver --config /kind/kubeadm.conf
 kubeadm init phase certs etcd-server --config /kind/kubeadm.conf
 kubeadm init phase certs etcd-peer --config /kind/kubeadm.conf
-mkdir -p /etc/kubernetes/manifests
-cp /tmp/kdrill-restore-manifests/* /etc/kubernetes/manifests/
-rm -rf /tmp/kdrill-restore /tmp/kdrill-restore-manifests %[1]s
+mkdir -p /etc/kubernetes/manifests %[5]s
+cp /tmp/kdrill-restore-manifests/* %[5]s/
+rm -rf /tmp/kdrill-restore /tmp/kdrill-restore-manifests
 systemctl enable kubelet >/dev/null 2>&1 || true
 systemctl restart kubelet
-`, staged, sed, fresh.Address, fresh.Address6)
+`, unpack, sed, fresh.Address, fresh.Address6, manifests)
 }

@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/kdrill/kdrill/faults"
+	"github.com/kdrill/kdrill/harness"
 )
 
 // ReplacesTagKey is set on a control plane Reprovision launched; its value
@@ -35,7 +41,8 @@ type ReprovisionPlan struct {
 	SubnetID string
 	Zone     string
 	// Tags go on the new instance: the control plane's own, without the
-	// node-name tag and the aws: tags EC2 reserves, plus ReplacesTagKey.
+	// aws: tags EC2 reserves, plus ReplacesTagKey and NodeTagKey with the
+	// control plane's node name.
 	Tags map[string]string
 }
 
@@ -60,9 +67,11 @@ func (p *Provider) PlanReprovision(ctx context.Context) (ReprovisionPlan, error)
 	if err != nil {
 		return ReprovisionPlan{}, err
 	}
-	pl := ReprovisionPlan{Replaces: cp.ID, Node: cp.Node, Tags: map[string]string{ReplacesTagKey: cp.ID}}
+	// The new instance keeps the node name: the restored kubelet
+	// credentials and the etcd member are that node's.
+	pl := ReprovisionPlan{Replaces: cp.ID, Node: cp.Node, Tags: map[string]string{ReplacesTagKey: cp.ID, NodeTagKey: cp.Node}}
 	for k, v := range cp.Tags {
-		if !strings.HasPrefix(k, "aws:") && k != NodeTagKey {
+		if !strings.HasPrefix(k, "aws:") {
 			pl.Tags[k] = v
 		}
 	}
@@ -199,5 +208,138 @@ func (p *Provider) Reprovision(ctx context.Context, pl ReprovisionPlan) (string,
 	if err != nil {
 		return id, p.classify(fmt.Errorf("launched %s, but could not retire %s (tag it %s=%s by hand): %w", id, pl.Replaces, p.o.RoleTagKey, RoleRetired, err))
 	}
+	// The node name now belongs to the new instance.
+	p.mu.Lock()
+	delete(p.ids, pl.Node)
+	p.mu.Unlock()
 	return id, nil
+}
+
+// controlPlaneFolder holds, under the backup prefix, the tarballs of the
+// control plane's files; snapshot listings leave it out.
+const controlPlaneFolder = "control-plane/"
+
+// heldManifests is where the restore runbooks keep the static-pod
+// manifests while etcd's data is put back (restoreBody's $held).
+const heldManifests = "/etc/kubernetes/kdrill-held"
+
+// PartitionFault is the network partition on AWS: network ACL entries
+// between the control plane's subnet and the workers' (NACLPartition).
+func (p *Provider) PartitionFault() faults.Fault { return NACLPartition{} }
+
+// BackupControlPlaneFiles copies the control plane's certificates and
+// configuration (faults.ControlPlaneTarScript) off the node into the
+// snapshot bucket, under <prefix>control-plane/, the way BackupEtcd does:
+// the node uploads the tarball through a presigned PUT. It returns the
+// object's key. The tarball holds the cluster's CA keys: the bucket must be
+// kept as close as the etcd snapshots, which hold every Secret.
+func (p *Provider) BackupControlPlaneFiles(ctx context.Context, node string) (string, error) {
+	store, err := p.Snapshots()
+	if err != nil {
+		return "", err
+	}
+	key := store.Prefix + controlPlaneFolder + strconv.FormatInt(time.Now().UnixNano(), 10) + ".tar.gz"
+	req, err := store.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(store.Bucket), Key: awssdk.String(key)},
+		s3.WithPresignExpires(restoreURLTTL))
+	if err != nil {
+		return "", fmt.Errorf("presign the upload of s3://%s/%s: %w", store.Bucket, key, err)
+	}
+	script := "set -eu\nurl=" + shellQuote(req.URL) + "\ntarball=$(mktemp)\ntrap 'rm -f \"$tarball\"' EXIT\n(" +
+		faults.ControlPlaneTarScript(`"$tarball"`) + ")\ntest -s \"$tarball\"\ncurl -sSf --retry 2 -X PUT -H 'Content-Type: application/gzip' -T \"$tarball\" \"$url\" >/dev/null\n"
+	if _, err := p.Exec(ctx, node, "sh", "-c", script); err != nil {
+		return "", fmt.Errorf("back up the control plane's files on %s to s3://%s/%s: %w", node, store.Bucket, key, err)
+	}
+	return key, nil
+}
+
+// ReprovisionControlPlane is the seed's option 1 on EC2, for a control
+// plane that is fenced off already (stopped): launch a replacement into
+// the workers' subnet (PlanReprovision, Reprovision), wait until it takes
+// SSM commands, restore the control plane's files from r.Backup (a
+// BackupControlPlaneFiles key) with its new address written in and the
+// certificates naming it reissued, then etcd's data from r.Snapshot (an
+// etcd snapshot's key) with RestoreEtcd, which starts etcd and the API
+// server. It returns the new node.
+//
+// The replacement must come up as the same node: its launch template gives
+// it the old node name as hostname, and points the API server's endpoint
+// (the DNS name in the workers' kubeconfigs) at it, as user data that
+// updates a DNS record does. kubeadm on the instance reissues the
+// certificates from /kind/kubeadm.conf, kind's kubeadm config, where the
+// backup has one.
+func (p *Provider) ReprovisionControlPlane(ctx context.Context, r faults.Reprovision) (harness.Node, error) {
+	step := r.Step
+	if step == nil {
+		step = func(string) {}
+	}
+	node := r.Old.Name
+	pl, err := p.PlanReprovision(ctx)
+	if err != nil {
+		return harness.Node{}, err
+	}
+	if pl.Node != node {
+		return harness.Node{}, fmt.Errorf("the control plane is node %s now, not %s", pl.Node, node)
+	}
+	step(pl.String())
+	id, err := p.Reprovision(ctx, pl)
+	if err != nil {
+		return harness.Node{}, err
+	}
+
+	step("wait for " + id + " to run and take commands")
+	var fresh harness.Node
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := p.Exec(cctx, node, "true")
+		cancel()
+		if err == nil {
+			nodes, nerr := p.Nodes(ctx)
+			if nerr != nil {
+				return harness.Node{}, nerr
+			}
+			for _, n := range nodes {
+				if n.Name == node {
+					fresh = n
+				}
+			}
+			if fresh.Address != "" {
+				break
+			}
+			err = fmt.Errorf("it has no private address")
+		}
+		if ctx.Err() != nil {
+			return harness.Node{}, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return harness.Node{}, fmt.Errorf("the new control plane %s: %w", id, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+
+	step("restore the certificates and configuration from " + r.Backup)
+	store, err := p.Snapshots()
+	if err != nil {
+		return fresh, err
+	}
+	url, err := store.PresignGet(ctx, r.Backup, restoreURLTTL)
+	if err != nil {
+		return fresh, err
+	}
+	unpack := "curl -fsS --retry 3 " + shellQuote(url) + " | tar -xzf -"
+	if _, err := p.Exec(ctx, node, "sh", "-c", faults.ControlPlaneRestoreScript(unpack, r.Old, fresh, r.Old.Zone, fresh.Zone, heldManifests)); err != nil {
+		return fresh, fmt.Errorf("restore the control plane's files on %s (%s): %w", node, id, err)
+	}
+
+	step("restore etcd's data from " + r.Snapshot)
+	if err := p.RestoreEtcd(ctx, node, Snapshot{Key: r.Snapshot}); err != nil {
+		return fresh, err
+	}
+	// RestoreEtcd started etcd and the API server; the scheduler and the
+	// controller manager follow.
+	start := "set -e; for m in " + heldManifests + "/*.yaml; do if [ -f \"$m\" ]; then mv \"$m\" /etc/kubernetes/manifests/; fi; done"
+	if _, err := p.Exec(ctx, node, "sh", "-c", start); err != nil {
+		return fresh, fmt.Errorf("start the rest of the control plane on %s: %w", node, err)
+	}
+	return fresh, nil
 }

@@ -65,7 +65,7 @@ func TestReprovisionFromLaunchTemplate(t *testing.T) {
 		t.Error("RunInstances without a client token: a retried call could launch two control planes")
 	}
 	tags := tagsOf(run, "TagSpecification.1.")
-	want := map[string]string{"kdrill/cluster": "drill", "kdrill/role": "control-plane", "Name": "drill-cp", "kdrill/replaces": "i-0cp"}
+	want := map[string]string{"kdrill/cluster": "drill", "kdrill/role": "control-plane", "Name": "drill-cp", "kdrill/replaces": "i-0cp", "kdrill/node": "cp"}
 	if fmt.Sprint(tags) != fmt.Sprint(want) {
 		t.Errorf("new instance tags = %v, want %v", tags, want)
 	}

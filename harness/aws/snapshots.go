@@ -97,7 +97,7 @@ func (s *SnapshotStore) List(ctx context.Context) ([]Snapshot, error) {
 		}
 		for _, o := range page.Contents {
 			key := awssdk.ToString(o.Key)
-			if strings.HasSuffix(key, "/") { // a folder marker
+			if strings.HasSuffix(key, "/") || strings.HasPrefix(key, s.Prefix+controlPlaneFolder) { // a folder marker, or not a snapshot
 				continue
 			}
 			out = append(out, Snapshot{Key: key, Size: awssdk.ToInt64(o.Size), LastModified: awssdk.ToTime(o.LastModified)})

@@ -379,7 +379,8 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 // snapshot: a drill that destroys data must have something to restore.
 func (d *run) startBackups(ctx context.Context) error {
 	if remote, ok := d.env.Target.(faults.EtcdBackups); ok {
-		if d.sc.reprovision {
+		rp, canReprovision := remote.(faults.ControlPlaneReprovisioner)
+		if d.sc.reprovision && !canReprovision {
 			return errOwnBackups(d.id)
 		}
 		d.remoteBackups = remote
@@ -388,6 +389,14 @@ func (d *run) startBackups(ctx context.Context) error {
 		go b.run(ctx, first)
 		if err := <-first; err != nil {
 			return fmt.Errorf("first etcd backup: %w", err)
+		}
+		if d.sc.reprovision {
+			id, err := rp.BackupControlPlaneFiles(ctx, d.cp)
+			if err != nil {
+				return err
+			}
+			d.controlPlaneBackup = id
+			d.events.Record(BackupTaken, "control-plane-backup", map[string]string{"path": id})
 		}
 		return nil
 	}
@@ -422,9 +431,9 @@ func (d *run) startBackups(ctx context.Context) error {
 }
 
 // errOwnBackups is why a drill that re-provisions the control plane cannot
-// run on a target that keeps its own etcd backups.
+// run on a target that keeps its own etcd backups but cannot re-provision.
 func errOwnBackups(id string) error {
-	return fmt.Errorf("%s re-provisions the control plane from local backups; this target keeps its own (not supported yet)", id)
+	return fmt.Errorf("%s re-provisions the control plane, which this target, keeping its own backups, cannot do", id)
 }
 
 // nothingLostBeforeBackup checks the restore kept every write acknowledged

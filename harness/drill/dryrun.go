@@ -76,13 +76,20 @@ func DryRun(ctx context.Context, env Env, id string, o Options, w io.Writer) err
 	remote, _ := env.Target.(faults.EtcdBackups)
 	const backupStep = "take the first etcd backup"
 	if sc.backups {
+		rp, canReprovision := remote.(faults.ControlPlaneReprovisioner)
 		switch {
-		case remote != nil && sc.reprovision:
+		case remote != nil && sc.reprovision && !canReprovision:
 			return dr.fail(backupStep, errOwnBackups(id))
 		case remote != nil:
 			if err := dr.step(fmt.Sprintf("%s (then one every %s)", backupStep, o.BackupInterval), "",
 				func() error { _, err := remote.BackupEtcd(ctx, d.cp); return err }); err != nil {
 				return err
+			}
+			if sc.reprovision {
+				if err := dr.step("back up the control plane's certificates and configuration", "",
+					func() error { _, err := rp.BackupControlPlaneFiles(ctx, d.cp); return err }); err != nil {
+					return err
+				}
 			}
 		default:
 			dr.note("etcd is snapshotted through its client port into a folder here: no call to the target's platform")

@@ -35,7 +35,12 @@ const zoneLabel = "topology.kubernetes.io/zone"
 
 func init() {
 	scenarios[slo.NetworkPartition] = scenario{
-		fault:        func(d *run) faults.Fault { return &faults.Partition{PodCIDRs: d.podCIDRs} },
+		fault: func(d *run) faults.Fault {
+			if pf, ok := d.env.Target.(PartitionFaulter); ok {
+				return pf.PartitionFault()
+			}
+			return &faults.Partition{PodCIDRs: d.podCIDRs}
+		},
 		backups:      true,
 		reprovision:  true,
 		needsWorkers: true,
@@ -73,6 +78,13 @@ func init() {
 	}
 }
 
+// PartitionFaulter is a target whose platform partitions networks itself
+// (network ACLs on AWS); other targets get faults.Partition, iptables rules
+// on every node.
+type PartitionFaulter interface {
+	PartitionFault() faults.Fault
+}
+
 // sawEvent passes when the drill recorded an event from source.
 func sawEvent(d *run, source, name, ok, notOK string) slo.Check {
 	for _, e := range d.events.Events() {
@@ -106,7 +118,12 @@ func reprovisionRunbook(ctx context.Context, d *run) error {
 	}
 	d.events.Record(Observed, srcWorkerView, map[string]string{"worker": workers[0].Name, "api": "unreachable"})
 
-	snap, err := faults.LatestSnapshot(d.backupDir)
+	var snap string
+	if d.remoteBackups != nil {
+		snap, err = d.remoteBackups.LatestEtcdBackup(ctx)
+	} else {
+		snap, err = faults.LatestSnapshot(d.backupDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -129,10 +146,16 @@ func reprovisionRunbook(ctx context.Context, d *run) error {
 			return finish(fmt.Errorf("fence %s: %w", d.cp, err))
 		}
 	}
-	fresh, err := faults.ReprovisionControlPlane(ctx, d.env.Target, faults.Reprovision{
+	r := faults.Reprovision{
 		Old: d.cpNode, Zone: zone, Backup: d.controlPlaneBackup, Snapshot: snap,
 		Step: func(what string) { d.log.Info("re-provisioning: " + what) },
-	})
+	}
+	var fresh harness.Node
+	if rp, ok := d.env.Target.(faults.ControlPlaneReprovisioner); ok {
+		fresh, err = rp.ReprovisionControlPlane(ctx, r)
+	} else {
+		fresh, err = faults.ReprovisionControlPlane(ctx, d.env.Target, r)
+	}
 	if err != nil {
 		return finish(err)
 	}

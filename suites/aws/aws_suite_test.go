@@ -73,8 +73,18 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			zones[n.Name] = region + "a"
 		}
 	}
+	// The control plane counts as launched from a launch template that
+	// makes a machine like it in the workers' zone, with its hostname (its
+	// node name and, on kind's network, the API server's name) and an
+	// empty etcd folder of its own: what re-provisioning launches.
+	cpName := testCluster + "-control-plane"
+	tmpl, err := cluster.MachineTemplate(ctx, cpName, GinkgoT().TempDir(), region+"b")
+	Expect(err).NotTo(HaveOccurred())
 	backend, err := awslocal.NewDockerBackend(ctx, awslocal.DockerOptions{
 		Label: "io.x-k8s.kind.cluster=" + testCluster, Tags: tags, Zones: zones,
+		LaunchTemplates: []awslocal.DockerLaunchTemplate{{
+			Name: cpName, Image: tmpl.Image, RunArgs: tmpl.Flags, Command: tmpl.Command, Instances: []string{cpName},
+		}},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	s3Dir := GinkgoT().TempDir()
@@ -119,8 +129,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 }, NodeTimeout(60*time.Minute))
 
 // The provider is what the vm-shutdown drill needs on a platform with a
-// status-check alarm.
-var _ drill.StatusAlarms = (*aws.Provider)(nil)
+// status-check alarm, and what network-partition needs to cut subnets and
+// re-provision the control plane.
+var (
+	_ drill.StatusAlarms               = (*aws.Provider)(nil)
+	_ drill.PartitionFaulter           = (*aws.Provider)(nil)
+	_ faults.ControlPlaneReprovisioner = (*aws.Provider)(nil)
+)
 
 // callLog keeps the name of every operation sent to the stand-in, read off
 // each protocol's own mark: SSM's X-Amz-Target, CloudWatch's RPC v2 path,

@@ -146,12 +146,26 @@ var _ = Describe("kdrill run --dry-run on AWS", Label("kind", "aws"), Ordered, f
 		Expect(out).To(MatchRegexp(`dry run: [0-9]+ AWS call\(s\) printed, none made`))
 	}, NodeTimeout(5*time.Minute))
 
-	It("says where a scenario would stop, and exits 1", func(_ SpecContext) {
-		out, stderr, ops := dryRun(GinkgoT().TempDir(), "[network-partition]", 1)
+	It("plans the partition with network ACL entries and a backup of the control plane", func(_ SpecContext) {
+		out, _, ops := dryRun(GinkgoT().TempDir(), "[network-partition]", 0)
 		for _, op := range ops {
 			Expect(changes(op)).To(BeFalse(), "the stand-in was sent %s", op)
 		}
-		Expect(out).To(ContainSubstring("! take the first etcd backup: network-partition re-provisions the control plane from local backups"))
-		Expect(stderr).To(ContainSubstring("dry run: 1 scenario(s) would not run (network-partition)"))
+		Expect(out).To(MatchRegexp(`# 2. back up the control plane's certificates and configuration\naws ssm SendCommand .*tar -czf`))
+		Expect(out).To(MatchRegexp(`aws ec2 CreateNetworkAclEntry {"CidrBlock":"[0-9./]+","Egress":(true|false),"NetworkAclId":"acl-[0-9a-f]+","Protocol":"-1","RuleAction":"deny","RuleNumber":[0-9]+}`))
 	}, NodeTimeout(5*time.Minute))
+
+	It("refuses tags that select no instance, with one line and exit 2", func(_ SpecContext) {
+		dir := GinkgoT().TempDir()
+		cfg := writeConfig(dir, "[vm-shutdown]")
+		data, err := os.ReadFile(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(cfg, []byte(strings.ReplaceAll(string(data), "kdrill/cluster: "+testCluster, "kdrill/cluster: no-such-cluster")), 0o600)).To(Succeed())
+		s, err := gexec.Start(exec.Command(kdrill, "run", "--dry-run", "--config", cfg, "--journal", filepath.Join(dir, "journal.jsonl")), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit(2))
+		Expect(strings.Count(string(s.Err.Contents()), "kdrill: ")).To(Equal(1))
+		Expect(string(s.Err.Contents())).To(ContainSubstring("kdrill/cluster=no-such-cluster"))
+		Expect(s.Out.Contents()).To(BeEmpty())
+	}, NodeTimeout(2*time.Minute))
 })
