@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -97,6 +98,12 @@ var scenarios = map[string]scenario{
 			return f
 		},
 		observe: func(ctx context.Context, d *run) (observation, error) {
+			// A pod still coming back from an earlier fault (a control-plane
+			// pod in crash-loop back-off) restarts whenever the kubelet
+			// does: wait for a settled cluster, or this drill counts it.
+			if err := d.until(ctx, 2*time.Minute, func(ctx context.Context) bool { return d.client.podsSettled(ctx) }); err != nil {
+				d.log.Warn("pods still not all ready before the fault; a pod restarting now will count as churn", "err", err)
+			}
 			pid, err := d.kubeletPID(ctx)
 			if err != nil {
 				return nil, err
@@ -347,6 +354,31 @@ func (c kubeClient) ready(ctx context.Context) error {
 	defer cancel()
 	_, err := c.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(cctx)
 	return err
+}
+
+// podsSettled reports whether every pod (but the scheduling prober's) is
+// done or running with all its containers ready.
+func (c kubeClient) podsSettled(ctx context.Context) bool {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pods, err := c.CoreV1().Pods("").List(cctx, metav1.ListOptions{})
+	if err != nil {
+		return false
+	}
+	for _, p := range pods.Items {
+		if p.Labels[kubeprobe.LabelProbe] != "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			return false
+		}
+		for _, s := range p.Status.ContainerStatuses {
+			if !s.Ready {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // podFingerprint sums up every pod's uid and restart counts, to tell
