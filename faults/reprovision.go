@@ -81,9 +81,11 @@ type Reprovision struct {
 	// Old is the control-plane node as it was before the fault, with its
 	// addresses and zone; the new machine keeps its name.
 	Old harness.Node
-	// Zone is where the new machine goes: the workers' zone.
+	// Zone is where the new machine goes: the workers' zone. A
+	// ControlPlaneReprovisioner picks it itself, from where the workers are.
 	Zone string
-	// Backup is a BackupControlPlane file, Snapshot an etcd snapshot.
+	// Backup is a BackupControlPlane file, Snapshot an etcd snapshot; for
+	// a ControlPlaneReprovisioner, the ids of its own backups of them.
 	Backup, Snapshot string
 	// Step, if set, hears each step as it starts.
 	Step func(what string)

@@ -314,7 +314,11 @@ func (p *Provider) ReprovisionControlPlane(ctx context.Context, r faults.Reprovi
 		if time.Now().After(deadline) {
 			return harness.Node{}, fmt.Errorf("the new control plane %s: %w", id, err)
 		}
-		time.Sleep(2 * time.Second)
+		select {
+		case <-ctx.Done():
+			return harness.Node{}, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
 	}
 
 	step("restore the certificates and configuration from " + r.Backup)

@@ -100,8 +100,13 @@ func DryRun(ctx context.Context, env Env, id string, o Options, w io.Writer) err
 	if ed, ok := fault.(*faults.EtcdDataLoss); ok && remote != nil {
 		ed.BackupDir = "" // the target keeps the backups
 	}
+	// Only the loss of etcd's data refuses to be planned without a backup.
+	planNeeds := ""
+	if _, ok := fault.(*faults.EtcdDataLoss); ok {
+		planNeeds = backupStep
+	}
 	var params faults.Params
-	if err := dr.step("plan "+fault.Name()+" (reads only)", backupStep, func() error {
+	if err := dr.step("plan "+fault.Name()+" (reads only)", planNeeds, func() error {
 		var err error
 		params, err = fault.Plan(ctx, env.Target)
 		return err
