@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/kdrill/kdrill/faults"
 )
 
@@ -28,12 +25,11 @@ func (p *Provider) BackupEtcd(ctx context.Context, node string) (faults.EtcdBack
 		return faults.EtcdBackup{}, err
 	}
 	key := store.Prefix + strconv.FormatInt(time.Now().UnixNano(), 10) + ".db"
-	req, err := store.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(store.Bucket), Key: awssdk.String(key)},
-		s3.WithPresignExpires(restoreURLTTL))
+	url, err := store.PresignPut(ctx, key, restoreURLTTL)
 	if err != nil {
-		return faults.EtcdBackup{}, fmt.Errorf("presign the upload of s3://%s/%s: %w", store.Bucket, key, err)
+		return faults.EtcdBackup{}, err
 	}
-	out, err := p.Exec(ctx, node, "sh", "-c", "set -eu\nurl="+shellQuote(req.URL)+"\n"+backupBody)
+	out, err := p.Exec(ctx, node, "sh", "-c", "set -eu\nurl="+shellQuote(url)+"\n"+backupBody)
 	if err != nil {
 		return faults.EtcdBackup{}, fmt.Errorf("back up etcd on %s to s3://%s/%s: %w", node, store.Bucket, key, err)
 	}

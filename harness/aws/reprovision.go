@@ -11,7 +11,6 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/kdrill/kdrill/faults"
 	"github.com/kdrill/kdrill/harness"
@@ -239,12 +238,11 @@ func (p *Provider) BackupControlPlaneFiles(ctx context.Context, node string) (st
 		return "", err
 	}
 	key := store.Prefix + controlPlaneFolder + strconv.FormatInt(time.Now().UnixNano(), 10) + ".tar.gz"
-	req, err := store.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(store.Bucket), Key: awssdk.String(key)},
-		s3.WithPresignExpires(restoreURLTTL))
+	url, err := store.PresignPut(ctx, key, restoreURLTTL)
 	if err != nil {
-		return "", fmt.Errorf("presign the upload of s3://%s/%s: %w", store.Bucket, key, err)
+		return "", err
 	}
-	script := "set -eu\nurl=" + shellQuote(req.URL) + "\ntarball=$(mktemp)\ntrap 'rm -f \"$tarball\"' EXIT\n(" +
+	script := "set -eu\nurl=" + shellQuote(url) + "\ntarball=$(mktemp)\ntrap 'rm -f \"$tarball\"' EXIT\n(" +
 		faults.ControlPlaneTarScript(`"$tarball"`) + ")\ntest -s \"$tarball\"\ncurl -sSf --retry 2 -X PUT -H 'Content-Type: application/gzip' -T \"$tarball\" \"$url\" >/dev/null\n"
 	if _, err := p.Exec(ctx, node, "sh", "-c", script); err != nil {
 		return "", fmt.Errorf("back up the control plane's files on %s to s3://%s/%s: %w", node, store.Bucket, key, err)

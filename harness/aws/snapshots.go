@@ -188,6 +188,17 @@ func (s *SnapshotStore) PresignGet(ctx context.Context, key string, ttl time.Dur
 	return req.URL, nil
 }
 
+// PresignPut returns a URL that uploads the object at key with a plain PUT
+// (Content-Length required, as for any S3 PUT) until ttl has passed, so a
+// node can upload a backup without AWS credentials of its own.
+func (s *SnapshotStore) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: awssdk.String(s.Bucket), Key: awssdk.String(key)}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign the upload of s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	return req.URL, nil
+}
+
 // restoreURLTTL bounds how long the presigned URL in a restore command
 // works; SSM keeps the command text in its history.
 const restoreURLTTL = 15 * time.Minute

@@ -97,16 +97,14 @@ func DryRun(ctx context.Context, env Env, id string, o Options, w io.Writer) err
 	}
 
 	fault := sc.fault(d)
-	if ed, ok := fault.(*faults.EtcdDataLoss); ok && remote != nil {
-		ed.BackupDir = "" // the target keeps the backups
-	}
-	// Only the loss of etcd's data refuses to be planned without a backup.
-	planNeeds := ""
+	// Only the loss of etcd's data refuses to be planned, and is reverted,
+	// from a backup.
+	needsBackup := ""
 	if _, ok := fault.(*faults.EtcdDataLoss); ok {
-		planNeeds = backupStep
+		needsBackup = backupStep
 	}
 	var params faults.Params
-	if err := dr.step("plan "+fault.Name()+" (reads only)", planNeeds, func() error {
+	if err := dr.step("plan "+fault.Name()+" (reads only)", needsBackup, func() error {
 		var err error
 		params, err = fault.Plan(ctx, env.Target)
 		return err
@@ -142,7 +140,7 @@ func DryRun(ctx context.Context, env Env, id string, o Options, w io.Writer) err
 	if !strings.HasPrefix(plan.Revert, "nothing") {
 		revert = "revert " + fault.Name() + " (" + plan.Revert + "; it looks first, and the target as it stands now may need nothing)"
 	}
-	return dr.step(revert, backupStep,
+	return dr.step(revert, needsBackup,
 		func() error { return fault.Revert(ctx, env.Target, params) })
 }
 
