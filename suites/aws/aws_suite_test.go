@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/kdrill/kdrill/faults"
 	"github.com/kdrill/kdrill/harness"
@@ -25,6 +27,7 @@ import (
 	"github.com/kdrill/kdrill/harness/aws/awslocal"
 	"github.com/kdrill/kdrill/harness/drill"
 	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
@@ -54,6 +57,8 @@ var (
 	env      drill.Env
 	provider *aws.Provider
 	cluster  *kind.Cluster
+	// kdrill is the CLI, built once for the specs that run it.
+	kdrill string
 )
 
 var _ = BeforeSuite(func(ctx SpecContext) {
@@ -126,7 +131,28 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	j, err := faults.OpenJournal(GinkgoT().TempDir() + "/journal.jsonl")
 	Expect(err).NotTo(HaveOccurred())
 	env = drill.Env{Target: provider, Ref: faults.Ref{Provider: "aws", Name: testCluster}, Journal: j}
+
+	kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(gexec.CleanupBuildArtifacts)
 }, NodeTimeout(60*time.Minute))
+
+// runDrill drills one scenario through the library and prints its checks.
+// Whatever the verdict, the fault must have been reverted and nothing may
+// be left in the journal.
+func runDrill(ctx context.Context, id string, o drill.Options) results.Scenario {
+	GinkgoHelper()
+	o.Logger = slog.New(slog.NewTextHandler(GinkgoWriter, nil))
+	res, err := drill.Run(ctx, env, id, o)
+	Expect(err).NotTo(HaveOccurred(), "the fault could not be reverted")
+	for _, c := range res.Checks {
+		GinkgoWriter.Printf("  %-36s %-5s %s\n", c.Name, c.Verdict, c.Detail)
+	}
+	pending, err := env.Journal.Pending()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(pending).To(BeEmpty())
+	return res
+}
 
 // The provider is what the vm-shutdown drill needs on a platform with a
 // status-check alarm, and what network-partition needs to cut subnets and

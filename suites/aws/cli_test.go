@@ -22,14 +22,6 @@ import (
 // stand-in's endpoint, the tags, the kubeconfig and workload of the kind
 // cluster behind it), allow-listed, confirmed with --yes.
 var _ = Describe("kdrill run on AWS", Label("kind", "aws", "disruptive", slo.VMShutdown), Ordered, func() {
-	var kdrill string
-	BeforeAll(func() {
-		var err error
-		kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(gexec.CleanupBuildArtifacts)
-	})
-
 	It("drills vm-shutdown from a config and writes the results", func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
 		cfg := writeConfig(dir, "[vm-shutdown]")
@@ -93,14 +85,6 @@ scenarios: %s
 // A dry run needs no --yes: it prints the calls the drills would make, in
 // their order, and the stand-in sees reads only.
 var _ = Describe("kdrill run --dry-run on AWS", Label("kind", "aws"), Ordered, func() {
-	var kdrill string
-	BeforeAll(func() {
-		var err error
-		kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(gexec.CleanupBuildArtifacts)
-	})
-
 	dryRun := func(dir, scenarios string, code int) (stdout, stderr string, ops []string) {
 		cfg := writeConfig(dir, scenarios)
 		n := calls.len()

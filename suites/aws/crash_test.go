@@ -1,14 +1,12 @@
 package aws_test
 
 import (
-	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/kdrill/kdrill/harness/drill"
-	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
 )
 
@@ -16,20 +14,8 @@ import (
 // SSM Run Command, and the node's own supervisors (the kubelet for the
 // API server's static pod, systemd for the kubelet) bring the process back.
 var _ = Describe("process crashes on AWS", Label("kind", "aws", "disruptive"), func() {
-	drillIt := func(ctx SpecContext, id string) results.Scenario {
-		res, err := drill.Run(ctx, env, id, drill.Options{Logger: slog.New(slog.NewTextHandler(GinkgoWriter, nil))})
-		Expect(err).NotTo(HaveOccurred(), "the fault could not be reverted")
-		for _, c := range res.Checks {
-			GinkgoWriter.Printf("  %-32s %-5s %s\n", c.Name, c.Verdict, c.Detail)
-		}
-		pending, err := env.Journal.Pending()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pending).To(BeEmpty())
-		return res
-	}
-
 	It("kills kube-apiserver through SSM; the kubelet restarts it", Label(slo.APIServerCrash), func(ctx SpecContext) {
-		res := drillIt(ctx, slo.APIServerCrash)
+		res := runDrill(ctx, slo.APIServerCrash, drill.Options{})
 		check(res, "api_writes_fail_during_fault")
 		check(res, "workload_kept_serving")
 		check(res, "mitigation_acted")
@@ -38,7 +24,7 @@ var _ = Describe("process crashes on AWS", Label("kind", "aws", "disruptive"), f
 	}, NodeTimeout(8*time.Minute))
 
 	It("kills the kubelet through SSM; systemd restarts it and no pod churns", Label(slo.KubeletCrash), func(ctx SpecContext) {
-		res := drillIt(ctx, slo.KubeletCrash)
+		res := runDrill(ctx, slo.KubeletCrash, drill.Options{})
 		check(res, "control_plane_kept_serving")
 		check(res, "no_pod_churn")
 		check(res, "mitigation_acted")

@@ -1,7 +1,6 @@
 package aws_test
 
 import (
-	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -17,18 +16,7 @@ import (
 var _ = Describe(slo.EtcdDataLoss+" on AWS", Label("kind", "aws", "disruptive", slo.EtcdDataLoss), Ordered, func() {
 	var res results.Scenario
 	BeforeAll(func(ctx SpecContext) {
-		var err error
-		res, err = drill.Run(ctx, env, slo.EtcdDataLoss, drill.Options{
-			BackupInterval: 15 * time.Second,
-			Logger:         slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
-		})
-		Expect(err).NotTo(HaveOccurred(), "the fault could not be reverted")
-		for _, c := range res.Checks {
-			GinkgoWriter.Printf("  %-32s %-5s %s\n", c.Name, c.Verdict, c.Detail)
-		}
-		pending, err := env.Journal.Pending()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pending).To(BeEmpty())
+		res = runDrill(ctx, slo.EtcdDataLoss, drill.Options{BackupInterval: 15 * time.Second})
 	}, NodeTimeout(10*time.Minute))
 
 	It("keeps the pods serving while the API server has no storage", func() {

@@ -31,20 +31,14 @@ import (
 // nothing left in the journal; after a SIGKILL, 'kdrill recover --config'
 // must finish the job.
 var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disruptive", "interrupt"), Ordered, func() {
-	var kdrill, cfg string
+	var cfg string
 
 	BeforeAll(func(ctx SpecContext) {
-		var err error
-		kdrill, err = gexec.Build("github.com/kdrill/kdrill/cmd/kdrill")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(gexec.CleanupBuildArtifacts)
 		cfg = writeConfig(GinkgoT().TempDir(), "[vm-shutdown]")
 
 		// An alarm left by another spec would reboot the crashed instance
 		// itself, and the revert would have nothing to do.
-		nodes, err := provider.Nodes(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		id, err := provider.InstanceID(ctx, harness.ByRole(nodes, harness.RoleControlPlane)[0].Name)
+		id, err := provider.InstanceID(ctx, controlPlane(ctx))
 		Expect(err).NotTo(HaveOccurred())
 		cw := cloudwatch.New(cloudwatch.Options{
 			Region: region, BaseEndpoint: awssdk.String(endpoint),
@@ -71,6 +65,17 @@ var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disrupt
 		Eventually(rec).WithTimeout(4 * time.Minute).Should(gexec.Exit(0))
 		return rec
 	}
+	// killAndRecover SIGKILLs a run of scenario once its fault is in, and
+	// leaves it to recover, which must revert it for good.
+	killAndRecover := func(ctx context.Context, journal, scenario string) {
+		GinkgoHelper()
+		s := start(journal, scenario)
+		s.Kill()
+		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
+		Expect(recoverAll(journal).Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
+		expectHealthy(ctx)
+		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
+	}
 
 	It("reboots the crashed control-plane instance on SIGINT and exits non-zero", func(ctx SpecContext) {
 		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
@@ -88,14 +93,7 @@ var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disrupt
 	}, NodeTimeout(10*time.Minute))
 
 	It("leaves a SIGKILLed etcd-data-loss to kdrill recover, which restores from S3", func(ctx SpecContext) {
-		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
-		s := start(journal, slo.EtcdDataLoss)
-		s.Kill()
-		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
-
-		Expect(recoverAll(journal).Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
-		expectHealthy(ctx)
-		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
+		killAndRecover(ctx, filepath.Join(GinkgoT().TempDir(), "journal.jsonl"), slo.EtcdDataLoss)
 	}, NodeTimeout(10*time.Minute))
 
 	It("leaves a SIGKILLed network-partition to kdrill recover, which deletes its ACL entries", func(ctx SpecContext) {
@@ -114,13 +112,7 @@ var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disrupt
 			Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
 			return
 		}
-		s := start(journal, slo.NetworkPartition)
-		s.Kill()
-		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
-
-		Expect(recoverAll(journal).Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
-		expectHealthy(ctx)
-		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
+		killAndRecover(ctx, journal, slo.NetworkPartition)
 	}, NodeTimeout(10*time.Minute))
 })
 

@@ -1,7 +1,6 @@
 package aws_test
 
 import (
-	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -26,17 +25,7 @@ var _ = Describe(slo.NetworkPartition+" on AWS", Label("kind", "aws", "disruptiv
 		nodes, err := provider.Nodes(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		before = harness.ByRole(nodes, harness.RoleControlPlane)[0]
-		res, err = drill.Run(ctx, env, slo.NetworkPartition, drill.Options{
-			BackupInterval: 15 * time.Second,
-			Logger:         slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
-		})
-		Expect(err).NotTo(HaveOccurred(), "the fault could not be reverted")
-		for _, c := range res.Checks {
-			GinkgoWriter.Printf("  %-36s %-5s %s\n", c.Name, c.Verdict, c.Detail)
-		}
-		pending, err := env.Journal.Pending()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pending).To(BeEmpty())
+		res = runDrill(ctx, slo.NetworkPartition, drill.Options{BackupInterval: 15 * time.Second})
 	}, NodeTimeout(15*time.Minute))
 
 	It("keeps the workers' pods serving through the partition", func() {

@@ -1,7 +1,6 @@
 package aws_test
 
 import (
-	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -26,15 +25,7 @@ func check(res results.Scenario, name string) {
 var _ = Describe(slo.VMShutdown+" on AWS", Label("kind", "aws", "disruptive", slo.VMShutdown), Ordered, func() {
 	var res results.Scenario
 	BeforeAll(func(ctx SpecContext) {
-		var err error
-		res, err = drill.Run(ctx, env, slo.VMShutdown, drill.Options{Logger: slog.New(slog.NewTextHandler(GinkgoWriter, nil))})
-		Expect(err).NotTo(HaveOccurred(), "the fault could not be reverted")
-		for _, c := range res.Checks {
-			GinkgoWriter.Printf("  %-32s %-5s %s\n", c.Name, c.Verdict, c.Detail)
-		}
-		pending, err := env.Journal.Pending()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pending).To(BeEmpty())
+		res = runDrill(ctx, slo.VMShutdown, drill.Options{})
 	}, NodeTimeout(10*time.Minute))
 
 	It("crashes the control-plane instance through EC2 and keeps the workload serving", func() {
