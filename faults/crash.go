@@ -3,7 +3,10 @@ package faults
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/kdrill/kdrill/harness"
 )
@@ -52,16 +55,45 @@ func (c *Crash) Plan(ctx context.Context, t harness.Target) (Params, error) {
 
 // Apply implements Fault.
 func (c *Crash) Apply(ctx context.Context, t harness.Target, p Params) error {
+	_, err := c.Strike(ctx, t, p)
+	return err
+}
+
+// Strike implements Striker: the node reads its clock as soon as pkill has
+// sent the signal.
+func (c *Crash) Strike(ctx context.Context, t harness.Target, p Params) (time.Time, error) {
 	node := p["node"]
 	if p["hold"] == "true" {
 		if err := holdSupervisor(ctx, t, node, p["supervisor"]); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
-	if _, err := t.Exec(ctx, node, "pkill", "-KILL", "-x", p["process"]); err != nil {
-		return fmt.Errorf("kill %s on %s (is it running?): %w", p["process"], node, err)
+	if !processName.MatchString(p["process"]) {
+		return time.Time{}, fmt.Errorf("kill %q on %s: not a process name", p["process"], node)
 	}
-	return nil
+	out, err := sh(ctx, t, node, "pkill -KILL -x "+p["process"]+" && date +%s.%N")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("kill %s on %s (is it running?): %w", p["process"], node, err)
+	}
+	return nodeTime(out), nil
+}
+
+// processName is what Strike passes to the shell unquoted.
+var processName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// nodeTime parses the output of date +%s.%N; the zero time if it is not
+// that (a date without %N prints a literal N).
+func nodeTime(out []byte) time.Time {
+	sec, frac, ok := strings.Cut(strings.TrimSpace(string(out)), ".")
+	if !ok || len(frac) != 9 {
+		return time.Time{}
+	}
+	s, err1 := strconv.ParseInt(sec, 10, 64)
+	ns, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || s <= 0 || ns < 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, ns)
 }
 
 // Revert implements Fault. A crash leaves nothing behind to undo; a held

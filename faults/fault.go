@@ -26,14 +26,29 @@ type Fault interface {
 // Revert undoes one injection.
 type Revert func(ctx context.Context) error
 
+// Striker is a Fault that can tell when it struck. Strike does what Apply
+// does and returns the moment the fault took effect, read on the node right
+// after it (a kill: after the signal was sent), or the zero time if the
+// node could not tell. Without it, the only moment known is the start of
+// Apply, and every exec or API call that delivers the fault is counted as
+// outage: a docker exec on a busy machine takes a few hundred milliseconds,
+// an SSM command seconds.
+type Striker interface {
+	Strike(ctx context.Context, t harness.Target, p Params) (time.Time, error)
+}
+
 // Inject plans f, journals it, applies it, and returns the function that
 // reverts it and marks the journal entry done. If Apply fails, whatever it
 // did is reverted before Inject returns the error.
 //
-// applying, if not nil, is called right before Apply: planning and the
-// journal's fsync come first and take time, and a drill measuring from the
-// moment of the fault wants the later instant.
-func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault, applying func()) (Revert, error) {
+// struck, if not nil, is called once with the moment the fault took
+// effect: for a Striker, after it struck, with the node's reading kept
+// within the local times Strike began and returned (a node clock that is
+// off cannot move it further); for any other fault, right before Apply,
+// with the time then. Planning and the journal's fsync come first and take
+// time; a drill measuring from the moment of the fault wants the later
+// instant.
+func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault, struck func(at time.Time)) (Revert, error) {
 	p, err := f.Plan(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", f.Name(), err)
@@ -48,10 +63,21 @@ func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault,
 		}
 		return j.Reverted(e.ID)
 	}
-	if applying != nil {
-		applying()
+	if struck == nil {
+		struck = func(time.Time) {}
 	}
-	if err := f.Apply(ctx, t, p); err != nil {
+	if s, ok := f.(Striker); ok {
+		began := time.Now()
+		var at time.Time
+		at, err = s.Strike(ctx, t, p)
+		if err == nil {
+			struck(within(at, began, time.Now()))
+		}
+	} else {
+		struck(time.Now())
+		err = f.Apply(ctx, t, p)
+	}
+	if err != nil {
 		// The context may be what failed; the undo gets a fresh one.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
@@ -61,6 +87,17 @@ func Inject(ctx context.Context, j *Journal, ref Ref, t harness.Target, f Fault,
 		return nil, fmt.Errorf("inject %s: %w", f.Name(), err)
 	}
 	return revert, nil
+}
+
+// within is at kept between lo and hi; the zero time is lo.
+func within(at, lo, hi time.Time) time.Time {
+	switch {
+	case at.Before(lo):
+		return lo
+	case at.After(hi):
+		return hi
+	}
+	return at
 }
 
 // RevertError says a fault could not be undone: the cluster may still be

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kdrill/kdrill/harness"
 )
@@ -53,7 +54,7 @@ func TestInject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
 			f := &recorder{j: j, applyErr: tt.applyErr, revertErr: tt.revErr}
-			revert, err := Inject(ctx, j, ref, nil, f, func() { f.calls = append(f.calls, "applying") })
+			revert, err := Inject(ctx, j, ref, nil, f, func(time.Time) { f.calls = append(f.calls, "applying") })
 			if err == nil {
 				err = revert(ctx)
 			}
@@ -108,5 +109,103 @@ func TestRecover(t *testing.T) {
 	}
 	if _, err := Recover(ctx, j, other, nil, Registry{}); err == nil {
 		t.Error("unknown fault name: want an error")
+	}
+}
+
+// striker is a fault whose node reports the moment it struck as skew away
+// from the local clock, or the zero time when zero is set.
+type striker struct {
+	recorder
+	skew time.Duration
+	zero bool
+	now  time.Time // the local time inside Strike
+}
+
+func (s *striker) Strike(ctx context.Context, t harness.Target, p Params) (time.Time, error) {
+	s.now = time.Now()
+	if err := s.Apply(ctx, t, p); err != nil {
+		return time.Time{}, err
+	}
+	if s.zero {
+		return time.Time{}, nil
+	}
+	return s.now.Add(s.skew), nil
+}
+
+func TestInjectStriker(t *testing.T) {
+	ctx := context.Background()
+	ref := Ref{Provider: "kind", Name: "x"}
+	t.Run("the node's time when it lies within the strike", func(t *testing.T) {
+		j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
+		f := &striker{recorder: recorder{j: j}}
+		var got []time.Time
+		if _, err := Inject(ctx, j, ref, nil, f, func(at time.Time) { got = append(got, at) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got[0].Equal(f.now) {
+			t.Errorf("struck at %v, want once at the node's %v", got, f.now)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		f    striker
+		late bool // clamped to the end of the strike, not its start
+	}{
+		{"a node clock an hour slow is held to the strike's start", striker{skew: -time.Hour}, false},
+		{"a node that cannot tell is the strike's start", striker{zero: true}, false},
+		{"a node clock an hour fast is held to the strike's end", striker{skew: time.Hour}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
+			f := &tt.f
+			f.j = j
+			var got []time.Time
+			before := time.Now()
+			if _, err := Inject(ctx, j, ref, nil, f, func(at time.Time) { got = append(got, at) }); err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			if len(got) != 1 {
+				t.Fatalf("struck called %d times, want once", len(got))
+			}
+			if got[0].Before(before) || got[0].After(after) {
+				t.Errorf("struck at %v, outside the Inject call [%v, %v]", got[0], before, after)
+			}
+			if tt.late != got[0].After(f.now) {
+				t.Errorf("struck at %v; Strike ran at %v, want it after: %v", got[0], f.now, tt.late)
+			}
+		})
+	}
+	t.Run("a failed strike is reverted and reports no moment", func(t *testing.T) {
+		j, _ := OpenJournal(filepath.Join(t.TempDir(), "j"))
+		f := &striker{recorder: recorder{j: j, applyErr: errors.New("boom")}}
+		called := false
+		if _, err := Inject(ctx, j, ref, nil, f, func(time.Time) { called = true }); err == nil {
+			t.Fatal("want the strike's error")
+		}
+		if called {
+			t.Error("struck was called for a fault that did not strike")
+		}
+		if p, _ := j.Pending(); len(p) != 0 {
+			t.Errorf("%d entries pending after the failed strike was reverted", len(p))
+		}
+	})
+}
+
+func TestNodeTime(t *testing.T) {
+	for _, tt := range []struct {
+		out  string
+		want time.Time
+	}{
+		{"1796005199.123456789\n", time.Unix(1796005199, 123456789)},
+		{"1796005199.000000001", time.Unix(1796005199, 1)},
+		{"1796005199.N\n", time.Time{}}, // a date without %N
+		{"1796005199", time.Time{}},
+		{"", time.Time{}},
+		{"-5.000000000", time.Time{}},
+	} {
+		if got := nodeTime([]byte(tt.out)); !got.Equal(tt.want) {
+			t.Errorf("nodeTime(%q) = %v, want %v", tt.out, got, tt.want)
+		}
 	}
 }

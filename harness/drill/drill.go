@@ -253,8 +253,8 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 
 	fault := d.sc.fault(d)
 	d.log.Info("injecting fault", "fault", fault.Name(), "node", d.cp)
-	revert, err := faults.Inject(ctx, d.env.Journal, d.env.Ref, d.env.Target, fault, func() {
-		e := d.events.Record(timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
+	revert, err := faults.Inject(ctx, d.env.Journal, d.env.Ref, d.env.Target, fault, func(at time.Time) {
+		e := d.events.RecordAt(at, timeline.FaultInjected, d.id, map[string]string{"node": d.cp, "fault": fault.Name(), "mitigation_off": fmt.Sprint(d.o.MitigationOff)})
 		d.injectedAt = e.Time
 	})
 	if err != nil {

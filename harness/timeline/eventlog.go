@@ -56,7 +56,13 @@ func NewEventLog(clk clock.Clock, logger *slog.Logger) *EventLog {
 
 // Record stamps an event with the current time, keeps it and returns it.
 func (l *EventLog) Record(kind EventKind, source string, attrs map[string]string) Event {
-	e := Event{Time: l.clock.Now(), Kind: kind, Source: source, Attrs: maps.Clone(attrs)}
+	return l.RecordAt(l.clock.Now(), kind, source, attrs)
+}
+
+// RecordAt keeps an event that happened at a time already known, such as
+// the moment a fault struck as the node's clock read it.
+func (l *EventLog) RecordAt(at time.Time, kind EventKind, source string, attrs map[string]string) Event {
+	e := Event{Time: at, Kind: kind, Source: source, Attrs: maps.Clone(attrs)}
 	l.mu.Lock()
 	l.events = append(l.events, e)
 	l.mu.Unlock()
