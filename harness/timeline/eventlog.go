@@ -56,17 +56,25 @@ func NewEventLog(clk clock.Clock, logger *slog.Logger) *EventLog {
 
 // Record stamps an event with the current time, keeps it and returns it.
 func (l *EventLog) Record(kind EventKind, source string, attrs map[string]string) Event {
-	return l.RecordAt(l.clock.Now(), kind, source, attrs)
+	return l.record(l.clock.Now(), false, kind, source, attrs)
 }
 
 // RecordAt keeps an event that happened at a time already known, such as
-// the moment a fault struck as the node's clock read it.
+// the moment a fault struck as the node's clock read it. The log line says
+// when, since it is written later.
 func (l *EventLog) RecordAt(at time.Time, kind EventKind, source string, attrs map[string]string) Event {
+	return l.record(at, true, kind, source, attrs)
+}
+
+func (l *EventLog) record(at time.Time, past bool, kind EventKind, source string, attrs map[string]string) Event {
 	e := Event{Time: at, Kind: kind, Source: source, Attrs: maps.Clone(attrs)}
 	l.mu.Lock()
 	l.events = append(l.events, e)
 	l.mu.Unlock()
 	args := []any{"kind", kind, "source", source}
+	if past {
+		args = append(args, "at", at.UTC().Format("15:04:05.000"))
+	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		args = append(args, k, attrs[k])
 	}
