@@ -16,13 +16,11 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kdrill/kdrill/harness"
 	"github.com/kdrill/kdrill/harness/aws"
-	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
 // The AWS faults must come undone like the kind ones: the real CLI is
@@ -73,7 +71,7 @@ var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disrupt
 		s.Kill()
 		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
 		Expect(recoverAll(journal).Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, cluster)
 		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
 	}
 
@@ -89,7 +87,7 @@ var _ = Describe("interrupting kdrill run on AWS", Label("kind", "aws", "disrupt
 		Expect(s.Err).To(gbytes.Say("interrupted: every injected fault was reverted"))
 		Expect(recoverAll(journal).Out).To(gbytes.Say("nothing to recover"))
 		Expect(provider.NodeImpaired(ctx, cp)).To(BeFalse())
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, cluster)
 	}, NodeTimeout(10*time.Minute))
 
 	It("leaves a SIGKILLed etcd-data-loss to kdrill recover, which restores from S3", func(ctx SpecContext) {
@@ -121,26 +119,4 @@ func controlPlane(ctx context.Context) string {
 	nodes, err := provider.Nodes(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	return harness.ByRole(nodes, harness.RoleControlPlane)[0].Name
-}
-
-// expectHealthy waits until the API is ready, every node Ready and the
-// workload answering.
-func expectHealthy(ctx context.Context) {
-	GinkgoHelper()
-	rc, err := cluster.RESTConfig()
-	Expect(err).NotTo(HaveOccurred())
-	rc.Timeout = 5 * time.Second
-	cs, err := kubernetes.NewForConfig(rc)
-	Expect(err).NotTo(HaveOccurred())
-	Eventually(func(g Gomega) {
-		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		g.Expect(err).NotTo(HaveOccurred())
-		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		g.Expect(err).NotTo(HaveOccurred())
-		for _, n := range nodes.Items {
-			g.Expect(kind.NodeReady(&n)).To(BeTrue(), "node %s not Ready", n.Name)
-		}
-		_, err = kind.Ask(ctx, cluster.WorkloadURL())
-		g.Expect(err).NotTo(HaveOccurred())
-	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 }

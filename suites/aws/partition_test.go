@@ -10,6 +10,7 @@ import (
 	"github.com/kdrill/kdrill/harness/drill"
 	"github.com/kdrill/kdrill/harness/results"
 	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
 // network-partition on AWS, with the seed's option 1: network ACL entries
@@ -53,6 +54,6 @@ var _ = Describe(slo.NetworkPartition+" on AWS", Label("kind", "aws", "disruptiv
 		check(res, slo.CheckRTO)
 		check(res, slo.CheckAvailability)
 		Expect(res.Verdict).To(Equal(slo.Pass), res.Reason)
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, cluster)
 	})
 })

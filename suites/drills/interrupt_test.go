@@ -1,7 +1,6 @@
 package drills_test
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -11,11 +10,10 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/slo"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
 // Cleanup that cannot be skipped: the real CLI is interrupted while each
@@ -61,7 +59,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 			Expect(s.ExitCode()).NotTo(BeZero())
 			Expect(s.Err).To(gbytes.Say("interrupted: every injected fault was reverted"))
 			expectNothingPending(kdrill, journal)
-			expectHealthy(ctx)
+			testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 		}, NodeTimeout(10*time.Minute))
 	}
 
@@ -75,7 +73,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(rec).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
 		Expect(rec.Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 		expectNothingPending(kdrill, journal)
 	}, NodeTimeout(10*time.Minute))
 
@@ -96,7 +94,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(rec).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
 		Expect(rec.Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 		expectNothingPending(kdrill, journal)
 	}, NodeTimeout(10*time.Minute))
 })
@@ -108,27 +106,4 @@ func expectNothingPending(kdrill, journal string) {
 	Expect(err).NotTo(HaveOccurred())
 	Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit(0))
 	Expect(s.Out).To(gbytes.Say("nothing to recover"))
-}
-
-// expectHealthy waits until the API is ready, every node Ready and the
-// workload answering.
-func expectHealthy(ctx context.Context) {
-	GinkgoHelper()
-	c := env.Target.(*kind.Cluster)
-	cfg, err := c.RESTConfig()
-	Expect(err).NotTo(HaveOccurred())
-	cfg.Timeout = 5 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
-	Expect(err).NotTo(HaveOccurred())
-	Eventually(func(g Gomega) {
-		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		g.Expect(err).NotTo(HaveOccurred())
-		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		g.Expect(err).NotTo(HaveOccurred())
-		for _, n := range nodes.Items {
-			g.Expect(kind.NodeReady(&n)).To(BeTrue(), "node %s not Ready", n.Name)
-		}
-		_, err = kind.Ask(ctx, c.WorkloadURL())
-		g.Expect(err).NotTo(HaveOccurred())
-	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kdrill/kdrill/faults"
 	"github.com/kdrill/kdrill/harness"
 	"github.com/kdrill/kdrill/harness/kind"
+	"github.com/kdrill/kdrill/suites/internal/testcluster"
 )
 
 // The partition fault on its own, before the network-partition drill and
@@ -93,7 +94,7 @@ var _ = Describe("the network-partition fault", Label("kind", "disruptive", "net
 				g.Expect(readyStatus(n)).To(Equal(corev1.ConditionTrue), "%s not Ready again", w.Name)
 			}
 		}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
-		expectHealthy(ctx)
+		testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 	}, NodeTimeout(10*time.Minute))
 })
 

@@ -8,9 +8,13 @@ package testcluster
 import (
 	"context"
 	"os"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kdrill/kdrill/harness/kind"
 	"github.com/kdrill/kdrill/harness/kind/nodeimage"
@@ -42,4 +46,26 @@ func Up(ctx context.Context, name string, port int) *kind.Cluster {
 		})
 	}
 	return c
+}
+
+// ExpectHealthy waits up to 3 minutes for c to be whole again after a
+// fault: the API ready, every node Ready, the workload answering.
+func ExpectHealthy(ctx context.Context, c *kind.Cluster) {
+	GinkgoHelper()
+	cfg, err := c.RESTConfig()
+	Expect(err).NotTo(HaveOccurred())
+	cfg.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(func(g Gomega) {
+		_, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, n := range nodes.Items {
+			g.Expect(kind.NodeReady(&n)).To(BeTrue(), "node %s not Ready", n.Name)
+		}
+		_, err = kind.Ask(ctx, c.WorkloadURL())
+		g.Expect(err).NotTo(HaveOccurred())
+	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 }
