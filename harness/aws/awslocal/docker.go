@@ -567,6 +567,30 @@ func (b *DockerBackend) Launch(ctx context.Context, spec LaunchSpec) (Instance, 
 	return b.instance(c, net), nil
 }
 
+// downReporter is a backend that can say why a machine EC2 thinks is
+// running is not.
+type downReporter interface {
+	whyDown(ctx context.Context, id string) string
+}
+
+// whyDown implements downReporter: the container's state and its last log
+// lines.
+func (b *DockerBackend) whyDown(ctx context.Context, id string) string {
+	c, err := b.find(ctx, id)
+	if err != nil {
+		return err.Error()
+	}
+	out, err := b.docker(ctx, nil, "inspect", "--format", "{{.State.Status}} exit {{.State.ExitCode}} at {{.State.FinishedAt}} {{.State.Error}}", c.ID)
+	why := strings.TrimSpace(string(out))
+	if err != nil {
+		why = err.Error()
+	}
+	if logs, err := exec.CommandContext(ctx, b.o.Docker, "logs", "--tail", "15", c.ID).CombinedOutput(); err == nil {
+		why += "; last lines: " + strings.Join(strings.Fields(strings.ReplaceAll(string(logs), "\n", " | ")), " ")
+	}
+	return why
+}
+
 // freshAddresses picks, in each of the network's ranges, the highest
 // address no container on it holds and no machine of the backend ever had,
 // as docker run flags (--ip, --ip6): a machine launched into another

@@ -2,6 +2,7 @@ package awslocal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -42,9 +43,13 @@ const (
 // naclJumps are the rules that send traffic through the chains.
 var naclJumps = [][2]string{{"INPUT", naclChainIn}, {"FORWARD", naclChainIn}, {"OUTPUT", naclChainOut}, {"FORWARD", naclChainOut}}
 
+// errBooting is ApplyNetworkACL's answer for a machine still booting: the
+// server tries again next round.
+var errBooting = errors.New("still booting")
+
 // ApplyNetworkACL implements Firewall with iptables inside the container.
 // A container that is not running keeps no rules; the server applies them
-// again when it boots.
+// again when it boots, and once its entrypoint has handed over to init.
 func (b *DockerBackend) ApplyNetworkACL(ctx context.Context, id string, rules ACLRules) error {
 	c, err := b.find(ctx, id)
 	if err != nil {
@@ -52,6 +57,18 @@ func (b *DockerBackend) ApplyNetworkACL(ctx context.Context, id string, rules AC
 	}
 	if !c.State.Running || c.State.Paused {
 		return nil
+	}
+	// Until a kind node's entrypoint has handed over to init, it chooses
+	// its iptables back end by counting rules and adds its own: rules put
+	// in then would race it, and could tip its choice.
+	if !rules.Empty() {
+		out, err := b.docker(ctx, nil, "exec", c.ID, "cat", "/proc/1/comm")
+		if err != nil {
+			return fmt.Errorf("network ACL rules in %s: %w", c.name(), err)
+		}
+		if strings.TrimSpace(string(out)) == "entrypoint" {
+			return errBooting
+		}
 	}
 	if _, err := b.docker(ctx, nil, "exec", c.ID, "sh", "-c", naclScript(rules)); err != nil {
 		return fmt.Errorf("network ACL rules in %s: %w", c.name(), err)
@@ -73,7 +90,7 @@ func naclScript(rules ACLRules) string {
 			fmt.Fprintf(&b, "if command -v %s >/dev/null 2>&1; then\n%sfi\n", fam.tool, naclRemove(fam.tool))
 			continue
 		}
-		fmt.Fprintf(&b, "%s-restore --noflush <<'AWSLOCAL_NACL_EOF'\n%sAWSLOCAL_NACL_EOF\n", fam.tool, naclRestore(rules, fam.v6))
+		fmt.Fprintf(&b, "%s-restore -w --noflush <<'AWSLOCAL_NACL_EOF'\n%sAWSLOCAL_NACL_EOF\n", fam.tool, naclRestore(rules, fam.v6))
 		for _, j := range naclJumps {
 			spec := fmt.Sprintf("%s -m comment --comment %s -j %s", j[0], naclComment, j[1])
 			fmt.Fprintf(&b, "%[1]s -w -C %[2]s 2>/dev/null || %[1]s -w -I %[3]s 1 -m comment --comment %[4]s -j %[5]s\n",

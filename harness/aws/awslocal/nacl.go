@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -274,7 +275,9 @@ func (s *Server) reconcileFirewall(ctx context.Context) {
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].id < jobs[j].id })
 	for _, j := range jobs {
 		if err := fw.ApplyNetworkACL(ctx, j.id, j.rules); err != nil {
-			s.log.Error("firewall: apply network ACL", "instance", j.id, "err", err)
+			if !errors.Is(err, errBooting) {
+				s.log.Error("firewall: apply network ACL", "instance", j.id, "err", err)
+			}
 			continue
 		}
 		s.mu.Lock()

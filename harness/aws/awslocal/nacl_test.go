@@ -48,7 +48,7 @@ func TestNACLScript(t *testing.T) {
 	}
 	script := naclScript(rules)
 	for _, want := range []string{
-		"iptables-restore --noflush <<'AWSLOCAL_NACL_EOF'",
+		"iptables-restore -w --noflush <<'AWSLOCAL_NACL_EOF'",
 		`-A AWSLOCAL-NACL-IN -s 172.18.0.3/32 -m comment --comment "awslocal-nacl acl-1 local" -j RETURN`,
 		`-A AWSLOCAL-NACL-IN -s 172.18.0.4/32 -p tcp --dport 2379:2380 -m comment --comment "awslocal-nacl acl-1 rule 10 deny" -j DROP`,
 		`-A AWSLOCAL-NACL-IN -s 0.0.0.0/0 -p icmp --icmp-type 8 -m comment --comment "awslocal-nacl acl-1 rule 20 allow" -j RETURN`,

@@ -77,15 +77,18 @@ type Server struct {
 	tmpS3  bool
 	store  *objectStore
 
-	mu       sync.Mutex
-	closed   bool
-	insts    map[string]*instRecord
-	subnets  map[string]*subnet // by zone
-	alarms   map[string]*alarm
-	history  []historyItem // oldest first, at most maxHistory
-	histSeq  int64         // the last history item's seq
-	commands map[string]*command
-	cmdOrder []string
+	mu     sync.Mutex
+	closed bool
+	insts  map[string]*instRecord
+	// toldWhyDown holds the instances whose down machine was explained
+	// in the log.
+	toldWhyDown map[string]bool
+	subnets     map[string]*subnet // by zone
+	alarms      map[string]*alarm
+	history     []historyItem // oldest first, at most maxHistory
+	histSeq     int64         // the last history item's seq
+	commands    map[string]*command
+	cmdOrder    []string
 
 	fwMu sync.Mutex // one firewall reconciliation at a time
 
