@@ -155,11 +155,12 @@ func newID() string {
 // reverts from its journal entry's params alone.
 func All() Registry {
 	return Registry{
-		"apiserver-crash":   APIServerCrash(),
-		"kubelet-crash":     KubeletCrash(),
-		"vm-shutdown":       &MachineStop{},
-		"vm-crash":          &MachineCrash{},
-		"etcd-data-loss":    &EtcdDataLoss{},
-		"network-partition": &Partition{},
+		"apiserver-crash":     APIServerCrash(),
+		"kubelet-crash":       KubeletCrash(),
+		"vm-shutdown":         &MachineStop{},
+		"vm-crash":            &MachineCrash{},
+		"etcd-data-loss":      &EtcdDataLoss{},
+		"network-partition":   &Partition{},
+		"control-plane-fence": &ControlPlaneFence{},
 	}
 }

@@ -14,6 +14,9 @@ type Machines interface {
 	StopNode(ctx context.Context, node string, force bool) error
 	StartNode(ctx context.Context, node string) error
 	NodeRunning(ctx context.Context, node string) (bool, error)
+	// MachineID names the machine under the node name now (a container
+	// id, an instance id): a replacement has another.
+	MachineID(ctx context.Context, node string) (string, error)
 }
 
 // MachineStop stops the control-plane machine: a clean shutdown, or with

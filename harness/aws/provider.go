@@ -450,6 +450,22 @@ func (p *Provider) StartNode(ctx context.Context, node string) error {
 	}
 }
 
+// MachineID implements faults.Machines: the id of the instance that has
+// the node name now, asked of EC2 afresh (a replacement takes the name
+// over).
+func (p *Provider) MachineID(ctx context.Context, node string) (string, error) {
+	insts, err := p.instances(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, in := range insts {
+		if in.Node == node {
+			return in.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no instance tagged %s is node %s", p.o.selector(), node)
+}
+
 // NodeRunning implements faults.Machines.
 func (p *Provider) NodeRunning(ctx context.Context, node string) (bool, error) {
 	id, err := p.InstanceID(ctx, node)

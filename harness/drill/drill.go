@@ -133,6 +133,9 @@ type run struct {
 	// controlPlaneBackup is the control plane's certificates and
 	// configuration, for drills that re-provision it.
 	controlPlaneBackup string
+	// fenceErr is why the re-provisioning runbook could not leave a
+	// serving control plane; its fence stays in the journal.
+	fenceErr error
 	// injectedAt is when the fault went in.
 	injectedAt time.Time
 	// backupDir holds the drill's etcd snapshots, unless the target keeps
@@ -272,14 +275,30 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 		return results.Errored(d.id, err), nil
 	}
 	reverted := false
+	// The runbook may be in a part it must finish (re-provisioning): the
+	// fault is reverted after it returns.
+	var actDone chan struct{} // closed when the runbook returns; nil if none runs
+	waitAct := func() {
+		stopMitigation()
+		if actDone == nil {
+			return
+		}
+		select {
+		case <-actDone:
+		default:
+			d.log.Info("waiting for the runbook to finish what it began")
+			<-actDone
+		}
+	}
 	doRevert := func() error {
 		if reverted {
 			return nil
 		}
 		reverted = true
+		waitAct()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		defer cancel()
-		err := revert(rctx)
+		err := errors.Join(d.fenceErr, revert(rctx))
 		attrs := map[string]string{"node": d.cp}
 		if err != nil {
 			attrs["error"] = err.Error()
@@ -293,7 +312,11 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	d.rep.update(func(s *Status) { s.Injected, s.Phase = d.injectedAt, PhaseRecover })
 
 	if d.sc.act != nil && !d.o.MitigationOff {
-		go d.act(mctx)
+		actDone = make(chan struct{})
+		go func() {
+			defer close(actDone)
+			d.act(mctx)
+		}()
 	}
 	deadline := d.injectedAt.Add(bounds.MaxRTO.D() + 10*time.Second)
 	d.log.Info("waiting for recovery", "deadline", time.Until(deadline).Round(time.Second))
@@ -301,7 +324,7 @@ func (d *run) run(ctx context.Context) (results.Scenario, error) {
 	if recovered && d.enter(ctx, PhaseTail) == nil {
 		sleep(ctx, d.o.Tail)
 	}
-	stopMitigation()
+	waitAct()
 	stopProbes()
 	<-probesDone
 	end := time.Now()

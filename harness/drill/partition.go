@@ -139,22 +139,35 @@ func reprovisionRunbook(ctx context.Context, d *run) error {
 	}
 
 	fenced := time.Now()
-	// Fence first: two control planes must never serve at once.
-	if m, ok := d.env.Target.(faults.Machines); ok {
-		d.log.Info("fencing the old control plane", "node", d.cp)
-		if err := m.StopNode(ctx, d.cp, true); err != nil {
-			return finish(fmt.Errorf("fence %s: %w", d.cp, err))
-		}
-	}
 	r := faults.Reprovision{
 		Old: d.cpNode, Zone: zone, Backup: d.controlPlaneBackup, Snapshot: snap,
 		Step: func(what string) { d.log.Info("re-provisioning: " + what) },
 	}
+	// From the fence until the new machine is restored, neither Ctrl-C nor
+	// the drill's deadline stops the runbook: stopped halfway, it would
+	// leave no control plane at all. The drill waits for it before it
+	// reverts the fault. The fence's journal entry covers a kill: its
+	// revert, here or in 'kdrill recover', finishes the job.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reprovisionLimit)
+	defer cancel()
+	d.log.Info("fencing the old control plane", "node", d.cp)
+	unfence, err := faults.Inject(cctx, d.env.Journal, d.env.Ref, d.env.Target, &faults.ControlPlaneFence{R: r}, nil)
+	if err != nil {
+		return finish(err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reprovisionLimit)
+		defer cancel()
+		if err := unfence(rctx); err != nil {
+			d.log.Warn("the control plane is not whole again", "err", err)
+			d.fenceErr = err
+		}
+	}()
 	var fresh harness.Node
 	if rp, ok := d.env.Target.(faults.ControlPlaneReprovisioner); ok {
-		fresh, err = rp.ReprovisionControlPlane(ctx, r)
+		fresh, err = rp.ReprovisionControlPlane(cctx, r)
 	} else {
-		fresh, err = faults.ReprovisionControlPlane(ctx, d.env.Target, r)
+		fresh, err = faults.ReprovisionControlPlane(cctx, d.env.Target, r)
 	}
 	if err != nil {
 		return finish(err)
@@ -168,6 +181,10 @@ func reprovisionRunbook(ctx context.Context, d *run) error {
 	}
 	return finish(nil)
 }
+
+// reprovisionLimit bounds each part of the runbook that Ctrl-C does not
+// stop: the fence and the re-provisioning, and the fence's revert.
+const reprovisionLimit = 12 * time.Minute
 
 // until polls cond every second until it holds or d passes.
 func (d *run) until(ctx context.Context, limit time.Duration, cond func(context.Context) bool) error {

@@ -185,5 +185,14 @@ func (c *Cluster) NodeRunning(ctx context.Context, node string) (bool, error) {
 	return strings.TrimSpace(string(out)) == "true", nil
 }
 
+// MachineID implements faults.Machines: the node container's id.
+func (c *Cluster) MachineID(ctx context.Context, node string) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.Id}}", node).Output()
+	if err != nil {
+		return "", fmt.Errorf("inspect %s: %w", node, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // EtcdDataDir is the host folder holding the control plane's etcd data.
 func (c *Cluster) EtcdDataDir() string { return c.EtcdDir }

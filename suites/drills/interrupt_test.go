@@ -77,6 +77,58 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		expectNothingPending(kdrill, journal)
 	}, NodeTimeout(10*time.Minute))
 
+	// Once the re-provisioning runbook has fenced the old control plane,
+	// whatever stops kdrill must leave a control plane that serves.
+	Context("while it re-provisions the control plane", func() {
+		var oldMachine string
+		BeforeEach(func(ctx SpecContext) {
+			var err error
+			oldMachine, err = cluster().MachineID(ctx, cluster().ControlPlane())
+			Expect(err).NotTo(HaveOccurred())
+		})
+		partitionUntil := func(journal, step string) *gexec.Session {
+			s := start(journal, "--scenario", slo.NetworkPartition, "--backup-interval", "15s")
+			Eventually(s.Err).WithTimeout(4 * time.Minute).Should(gbytes.Say(step))
+			return s
+		}
+		// expectReprovisioned checks the control plane serves from a new
+		// machine, and points the suite at it (its etcd folder is new).
+		expectReprovisioned := func(ctx SpecContext) {
+			GinkgoHelper()
+			c, err := kind.Get(ctx, kind.Options{Name: testCluster})
+			Expect(err).NotTo(HaveOccurred())
+			env.Target = c
+			testcluster.ExpectHealthy(ctx, c)
+			Expect(c.MachineID(ctx, c.ControlPlane())).NotTo(Equal(oldMachine), "the control plane was not re-provisioned")
+		}
+
+		It("finishes re-provisioning on SIGINT before it reverts the partition", func(ctx SpecContext) {
+			journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
+			s := partitionUntil(journal, "re-provisioning: launch a fresh control-plane machine")
+			s.Signal(syscall.SIGINT)
+			Eventually(s).WithTimeout(8 * time.Minute).Should(gexec.Exit())
+			Expect(s.ExitCode()).NotTo(BeZero())
+			Expect(s.Err).To(gbytes.Say("waiting for the runbook to finish what it began"))
+			Expect(s.Err).To(gbytes.Say("interrupted: every injected fault was reverted"))
+			expectNothingPending(kdrill, journal)
+			expectReprovisioned(ctx)
+		}, NodeTimeout(15*time.Minute))
+
+		It("leaves a re-provisioning SIGKILLed after the launch to kdrill recover, which finishes it", func(ctx SpecContext) {
+			journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
+			s := partitionUntil(journal, "re-provisioning: restore etcd's data")
+			s.Kill()
+			Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
+
+			rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
+			Expect(err).NotTo(HaveOccurred())
+			Eventually(rec).WithTimeout(8 * time.Minute).Should(gexec.Exit(0))
+			Expect(rec.Out).To(gbytes.Say(`reverted 2 fault\(s\)`))
+			expectNothingPending(kdrill, journal)
+			expectReprovisioned(ctx)
+		}, NodeTimeout(15*time.Minute))
+	})
+
 	It("leaves a SIGKILLed vm-shutdown to kdrill recover, which is idempotent", func(ctx SpecContext) {
 		journal := filepath.Join(GinkgoT().TempDir(), "journal.jsonl")
 		s := start(journal, "--scenario", slo.VMShutdown, "--watchdog-period", "10m")
@@ -98,6 +150,9 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		expectNothingPending(kdrill, journal)
 	}, NodeTimeout(10*time.Minute))
 })
+
+// cluster is the suite's cluster as a kind target.
+func cluster() *kind.Cluster { return env.Target.(*kind.Cluster) }
 
 // expectNothingPending runs kdrill recover, which must find nothing to do.
 func expectNothingPending(kdrill, journal string) {
