@@ -350,7 +350,8 @@ func (s *Server) runInvocation(ctx context.Context, cancel context.CancelFunc, i
 		}
 		s.toldWhyDown[id] = true
 		s.mu.Unlock()
-		// A machine that fell over by itself says why, once, in the log.
+		// A machine EC2 thinks running that is down (crashed by a drill,
+		// or fallen over by itself) says why, once, in the log.
 		if d, ok := s.o.Backend.(downReporter); ok && first && rec != nil && rec.state() == stateRunning {
 			s.log.Warn("ssm: a running instance's machine is down", "instance", id, "why", d.whyDown(ctx, id))
 		}
