@@ -118,8 +118,9 @@ type Registry map[string]Fault
 
 // Recover reverts every pending journal entry for ref, oldest last (the
 // reverse of injection). It returns how many it reverted; on the first
-// failure it stops and the rest stay in the journal.
-func Recover(ctx context.Context, j *Journal, ref Ref, t harness.Target, reg Registry) (int, error) {
+// failure it stops and the rest stay in the journal. reverting, if not
+// nil, hears of each entry before its revert starts (some take minutes).
+func Recover(ctx context.Context, j *Journal, ref Ref, t harness.Target, reg Registry, reverting func(Entry)) (int, error) {
 	pending, err := j.Pending()
 	if err != nil {
 		return 0, err
@@ -133,6 +134,9 @@ func Recover(ctx context.Context, j *Journal, ref Ref, t harness.Target, reg Reg
 		f, ok := reg[e.Fault]
 		if !ok {
 			return n, fmt.Errorf("journal entry %s: unknown fault %q", e.ID, e.Fault)
+		}
+		if reverting != nil {
+			reverting(e)
 		}
 		if err := f.Revert(ctx, t, e.Params); err != nil {
 			return n, &RevertError{Fault: e.Fault, ID: e.ID, Err: err}

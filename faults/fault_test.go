@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -92,22 +93,24 @@ func TestRecover(t *testing.T) {
 	j.Injected(Entry{ID: "2", Fault: "recorder", Target: other, Params: Params{"k": "other"}})
 	j.Injected(Entry{ID: "3", Fault: "recorder", Target: mine, Params: Params{"k": "second"}})
 	f := &recorder{j: j}
-	n, err := Recover(ctx, j, mine, nil, Registry{"recorder": f})
+	n, err := Recover(ctx, j, mine, nil, Registry{"recorder": f}, func(e Entry) {
+		f.calls = append(f.calls, "heard:"+e.ID)
+	})
 	if err != nil || n != 2 {
 		t.Fatalf("Recover = %d, %v", n, err)
 	}
-	if len(f.calls) != 2 || f.calls[0] != "revert:second" || f.calls[1] != "revert:first" {
-		t.Errorf("reverts %v: want newest first", f.calls)
+	if want := []string{"heard:3", "revert:second", "heard:1", "revert:first"}; !slices.Equal(f.calls, want) {
+		t.Errorf("calls %v, want %v: each entry heard of before its revert, newest first", f.calls, want)
 	}
 	// A second recover is a no-op.
-	n, err = Recover(ctx, j, mine, nil, Registry{"recorder": f})
+	n, err = Recover(ctx, j, mine, nil, Registry{"recorder": f}, nil)
 	if err != nil || n != 0 {
 		t.Errorf("second Recover = %d, %v", n, err)
 	}
 	if p, _ := j.Pending(); len(p) != 1 || p[0].ID != "2" {
 		t.Errorf("other cluster's entry must stay: %+v", p)
 	}
-	if _, err := Recover(ctx, j, other, nil, Registry{}); err == nil {
+	if _, err := Recover(ctx, j, other, nil, Registry{}, nil); err == nil {
 		t.Error("unknown fault name: want an error")
 	}
 }

@@ -320,7 +320,10 @@ func newRecoverCmd() *cobra.Command {
 					}
 					return err
 				}
-				n, err := faults.Recover(ctx, j, e.Target, target, registry(e.Target.Provider))
+				n, err := faults.Recover(ctx, j, e.Target, target, registry(e.Target.Provider), func(e faults.Entry) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "reverting %s on %s %s (journal entry %s, injected %s)\n",
+						e.Fault, e.Target.Provider, e.Target.Name, e.ID, e.InjectedAt.Local().Format(time.DateTime))
+				})
 				total += n
 				if err != nil {
 					return &revertFailure{err}

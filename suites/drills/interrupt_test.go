@@ -123,6 +123,8 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 			rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
 			Expect(err).NotTo(HaveOccurred())
 			Eventually(rec).WithTimeout(8 * time.Minute).Should(gexec.Exit(0))
+			Expect(rec.Err).To(gbytes.Say(`reverting control-plane-fence on kind ` + testCluster))
+			Expect(rec.Err).To(gbytes.Say(`reverting network-partition on kind ` + testCluster))
 			Expect(rec.Out).To(gbytes.Say(`reverted 2 fault\(s\)`))
 			expectNothingPending(kdrill, journal)
 			expectReprovisioned(ctx)
