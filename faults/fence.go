@@ -116,12 +116,7 @@ func (f *ControlPlaneFence) Revert(ctx context.Context, t harness.Target, p Para
 		Zone:   p["to_zone"],
 		Backup: p["backup"], Snapshot: p["snapshot"],
 	}
-	if rp, ok := t.(ControlPlaneReprovisioner); ok {
-		_, err = rp.ReprovisionControlPlane(ctx, r)
-	} else {
-		_, err = ReprovisionControlPlane(ctx, t, r)
-	}
-	if err != nil {
+	if _, err := ReprovisionControlPlane(ctx, t, r); err != nil {
 		return fmt.Errorf("finish re-provisioning %s: %w", node, err)
 	}
 	if err := waitServing(ctx, t, node, wait); err != nil {

@@ -98,8 +98,12 @@ type Reprovision struct {
 // start it. The machine keeps the control plane's name, which is how the
 // workers reach it; its address is new, so every file naming the old
 // address is rewritten and the certificates that carry it are reissued
-// from the restored CAs. It returns the new machine.
+// from the restored CAs. It returns the new machine. A target that is a
+// ControlPlaneReprovisioner does all this itself, from its own backups.
 func ReprovisionControlPlane(ctx context.Context, t harness.Target, r Reprovision) (harness.Node, error) {
+	if rp, ok := t.(ControlPlaneReprovisioner); ok {
+		return rp.ReprovisionControlPlane(ctx, r)
+	}
 	step := r.Step
 	if step == nil {
 		step = func(string) {}

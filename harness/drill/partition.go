@@ -163,12 +163,7 @@ func reprovisionRunbook(ctx context.Context, d *run) error {
 			d.fenceErr = err
 		}
 	}()
-	var fresh harness.Node
-	if rp, ok := d.env.Target.(faults.ControlPlaneReprovisioner); ok {
-		fresh, err = rp.ReprovisionControlPlane(cctx, r)
-	} else {
-		fresh, err = faults.ReprovisionControlPlane(cctx, d.env.Target, r)
-	}
+	fresh, err := faults.ReprovisionControlPlane(cctx, d.env.Target, r)
 	if err != nil {
 		return finish(err)
 	}

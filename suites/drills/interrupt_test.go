@@ -69,9 +69,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		s.Kill()
 		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
 
-		rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(rec).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
+		rec := recoverJournal(kdrill, journal, 3*time.Minute)
 		Expect(rec.Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
 		testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 		expectNothingPending(kdrill, journal)
@@ -120,9 +118,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 			s.Kill()
 			Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit())
 
-			rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
-			Expect(err).NotTo(HaveOccurred())
-			Eventually(rec).WithTimeout(8 * time.Minute).Should(gexec.Exit(0))
+			rec := recoverJournal(kdrill, journal, 8*time.Minute)
 			Expect(rec.Err).To(gbytes.Say(`reverting control-plane-fence on kind ` + testCluster))
 			Expect(rec.Err).To(gbytes.Say(`reverting network-partition on kind ` + testCluster))
 			Expect(rec.Out).To(gbytes.Say(`reverted 2 fault\(s\)`))
@@ -144,9 +140,7 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 		Expect(again.Err).To(gbytes.Say("run 'kdrill recover' first"))
 
 		By("recovering")
-		rec, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(rec).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
+		rec := recoverJournal(kdrill, journal, 3*time.Minute)
 		Expect(rec.Out).To(gbytes.Say(`reverted 1 fault\(s\)`))
 		testcluster.ExpectHealthy(ctx, env.Target.(*kind.Cluster))
 		expectNothingPending(kdrill, journal)
@@ -156,11 +150,18 @@ var _ = Describe("interrupting kdrill run", Label("kind", "disruptive", "interru
 // cluster is the suite's cluster as a kind target.
 func cluster() *kind.Cluster { return env.Target.(*kind.Cluster) }
 
-// expectNothingPending runs kdrill recover, which must find nothing to do.
-func expectNothingPending(kdrill, journal string) {
+// recoverJournal runs kdrill recover on journal, which must succeed within
+// limit.
+func recoverJournal(kdrill, journal string, limit time.Duration) *gexec.Session {
 	GinkgoHelper()
 	s, err := gexec.Start(exec.Command(kdrill, "recover", "--journal", journal), GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
-	Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit(0))
-	Expect(s.Out).To(gbytes.Say("nothing to recover"))
+	Eventually(s).WithTimeout(limit).Should(gexec.Exit(0))
+	return s
+}
+
+// expectNothingPending runs kdrill recover, which must find nothing to do.
+func expectNothingPending(kdrill, journal string) {
+	GinkgoHelper()
+	Expect(recoverJournal(kdrill, journal, time.Minute).Out).To(gbytes.Say("nothing to recover"))
 }
