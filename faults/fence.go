@@ -21,7 +21,7 @@ import (
 //   - the machine under that name is the old one: start it, since no
 //     replacement was launched;
 //   - a replacement was launched but does not serve (and, if its restore
-//     got as far as the API server's manifest, does not within Wait):
+//     got as far as the API server's manifest, does not within 2 min):
 //     re-provision again, from the same backups.
 //
 // So a runbook cut short by a SIGKILL is finished by 'kdrill recover'.
@@ -29,10 +29,11 @@ type ControlPlaneFence struct {
 	// R is the re-provisioning the runbook is about to do; only Plan reads
 	// it.
 	R Reprovision
-	// Wait is how long Revert gives a replacement to serve before it
-	// re-provisions again, and a restarted machine to serve; default 2 min.
-	Wait time.Duration
 }
+
+// fenceWait is how long the fence's revert gives a replacement that got as
+// far as its API server's manifest, or a restarted old machine, to serve.
+const fenceWait = 2 * time.Minute
 
 // Name implements Fault.
 func (f *ControlPlaneFence) Name() string { return "control-plane-fence" }
@@ -72,10 +73,6 @@ func (f *ControlPlaneFence) Apply(ctx context.Context, t harness.Target, p Param
 // Revert implements Fault.
 func (f *ControlPlaneFence) Revert(ctx context.Context, t harness.Target, p Params) error {
 	node := p["node"]
-	wait := f.Wait
-	if wait <= 0 {
-		wait = 2 * time.Minute
-	}
 	m, ok := t.(Machines)
 	if !ok {
 		return fmt.Errorf("this target cannot start machines")
@@ -95,14 +92,14 @@ func (f *ControlPlaneFence) Revert(ctx context.Context, t harness.Target, p Para
 				return fmt.Errorf("unfence %s: %w", node, err)
 			}
 		}
-		if err := waitServing(ctx, t, node, wait); err != nil {
+		if err := waitServing(ctx, t, node, fenceWait); err != nil {
 			return fmt.Errorf("the old control plane %s: %w", node, err)
 		}
 		return nil
 	}
 	// A replacement whose restore got as far as the API server's manifest
 	// may be starting: give it time. One without it never will.
-	if _, err := t.Exec(ctx, node, "test", "-e", apiServerManifest); err == nil && waitServing(ctx, t, node, wait) == nil {
+	if _, err := t.Exec(ctx, node, "test", "-e", apiServerManifest); err == nil && waitServing(ctx, t, node, fenceWait) == nil {
 		return nil
 	}
 	// Fence the unfinished replacement too: it is relaunched.
@@ -119,7 +116,7 @@ func (f *ControlPlaneFence) Revert(ctx context.Context, t harness.Target, p Para
 	if _, err := ReprovisionControlPlane(ctx, t, r); err != nil {
 		return fmt.Errorf("finish re-provisioning %s: %w", node, err)
 	}
-	if err := waitServing(ctx, t, node, wait); err != nil {
+	if err := waitServing(ctx, t, node, fenceWait); err != nil {
 		return fmt.Errorf("the re-provisioned control plane %s: %w", node, err)
 	}
 	return nil
