@@ -344,15 +344,18 @@ func (s *Server) runInvocation(ctx context.Context, cancel context.CancelFunc, i
 	if !up {
 		inv.status, inv.details, inv.start, inv.end = "Failed", "Undeliverable", now, now
 		inv.stderr = fmt.Sprintf("instance %s is not running, so the SSM agent could not be reached", id)
-		first := !s.toldWhyDown[id]
-		if s.toldWhyDown == nil {
-			s.toldWhyDown = map[string]bool{}
-		}
-		s.toldWhyDown[id] = true
-		s.mu.Unlock()
 		// A machine EC2 thinks running that is down (crashed by a drill,
 		// or fallen over by itself) says why, once, in the log.
-		if d, ok := s.o.Backend.(downReporter); ok && first && rec != nil && rec.state() == stateRunning {
+		d, canTell := s.o.Backend.(downReporter)
+		explain := canTell && rec != nil && rec.state() == stateRunning && !s.toldWhyDown[id]
+		if explain {
+			if s.toldWhyDown == nil {
+				s.toldWhyDown = map[string]bool{}
+			}
+			s.toldWhyDown[id] = true
+		}
+		s.mu.Unlock()
+		if explain {
 			s.log.Warn("ssm: a running instance's machine is down", "instance", id, "why", d.whyDown(ctx, id))
 		}
 		return
